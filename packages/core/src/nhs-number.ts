@@ -1,0 +1,19 @@
+/**
+ * NHS number rules (R12; mhd-balp.md §6.1): ten digits whose tenth is the Modulus 11 check digit.
+ */
+
+/** The FHIR identifier system for NHS numbers. */
+export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+
+/**
+ * True when `value` is ten digits with a valid Modulus 11 check digit.
+ * Weights 10..2 on digits 1–9; check = 11 − (sum mod 11); 11 → 0; 10 is never valid.
+ */
+export function isValidNhsNumber(value: string): boolean {
+  if (!/^\d{10}$/.test(value)) return false;
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += Number(value[i]) * (10 - i);
+  const check = 11 - (sum % 11);
+  if (check === 10) return false;
+  return (check === 11 ? 0 : check) === Number(value[9]);
+}

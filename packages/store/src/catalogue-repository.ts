@@ -1,0 +1,371 @@
+/**
+ * The Controller Catalogue in the database (R3, R6, R19). Every write runs in one transaction
+ * with its change record (who, when, before, after), so the history can never miss a change.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AccessControl,
+  type CatalogueChange,
+  type CatalogueEntity,
+  type ClientInput,
+  type ClientSystem,
+  type ClientStatus,
+  type Grant,
+  type GrantInput,
+  type Interaction,
+  type Organisation,
+  type OrganisationInput,
+  type OrganisationStatus,
+  type PublicJwk,
+  type Role,
+  refuse,
+} from '@nir/core';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import type {
+  CatalogueChangeTable,
+  ClientSystemTable,
+  DatabaseSchema,
+  GrantTable,
+  OrganisationTable,
+} from './schema.ts';
+import { isoTimestamp } from './schema.ts';
+
+type Db = Kysely<DatabaseSchema>;
+type Trx = Transaction<DatabaseSchema>;
+
+/** A write's outcome: the record as stored and whether it was new. */
+export interface WriteResult<T> {
+  record: T;
+  created: boolean;
+}
+
+/** The catalogue records one request is decided on, read together. */
+export interface AccessContext {
+  client: ClientSystem | undefined;
+  organisation: Organisation | undefined;
+  grant: Grant | undefined;
+}
+
+function toOrganisation(row: Selectable<OrganisationTable>): Organisation {
+  return {
+    odsCode: row.ods_code,
+    name: row.name,
+    status: row.status as OrganisationStatus,
+    version: row.version,
+    updatedAt: isoTimestamp(row.updated_at),
+  };
+}
+
+function toClient(row: Selectable<ClientSystemTable>): ClientSystem {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    status: row.status as ClientStatus,
+    jwks: row.jwks as { keys: PublicJwk[] },
+    organisations: row.organisations,
+    admin: row.is_admin,
+    demo: row.is_demo,
+    version: row.version,
+    updatedAt: isoTimestamp(row.updated_at),
+  };
+}
+
+function toGrant(row: Selectable<GrantTable>): Grant {
+  return {
+    grantId: row.grant_id,
+    odsCode: row.ods_code,
+    role: row.role as Role,
+    pointerTypes: row.pointer_types,
+    interactions: row.interactions as Interaction[],
+    accessControls: row.access_controls as AccessControl[],
+    version: row.version,
+    updatedAt: isoTimestamp(row.updated_at),
+  };
+}
+
+function toChange(row: Selectable<CatalogueChangeTable>): CatalogueChange {
+  return {
+    changeId: Number(row.change_id),
+    changedAt: isoTimestamp(row.changed_at),
+    actor: row.actor,
+    entity: row.entity as CatalogueEntity,
+    entityKey: row.entity_key,
+    action: row.action as CatalogueChange['action'],
+    before: row.before ?? null,
+    after: row.after ?? null,
+  };
+}
+
+/** Strips bookkeeping that changes on every write, so a change record shows what was changed. */
+function snapshot<T extends { updatedAt: string }>(record: T | undefined): string | null {
+  if (!record) return null;
+  const { updatedAt: _ignored, ...rest } = record;
+  return JSON.stringify(rest);
+}
+
+async function recordChange(
+  trx: Trx,
+  actor: string,
+  entity: CatalogueEntity,
+  entityKey: string,
+  before: { updatedAt: string } | undefined,
+  after: { updatedAt: string } | undefined,
+): Promise<void> {
+  await trx
+    .insertInto('catalogue_change')
+    .values({
+      actor,
+      entity,
+      entity_key: entityKey,
+      action: before ? (after ? 'update' : 'delete') : 'create',
+      before: snapshot(before),
+      after: snapshot(after),
+      changed_at: new Date(),
+    })
+    .execute();
+}
+
+/** A unique violation from a concurrent writer becomes a 409 instead of a 500. */
+async function conflictOnRace<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') {
+      throw refuse('CONFLICT', 'A concurrent change to the same catalogue record won; retry');
+    }
+    throw error;
+  }
+}
+
+/** Reads and writes the Controller Catalogue. */
+export class CatalogueRepository {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Reads the client, the named organisation and its grant for `role` in one round trip (hot path). */
+  async loadAccessContext(clientId: string, odsCode: string, role: Role): Promise<AccessContext> {
+    const [client, organisation, grant] = await Promise.all([
+      this.getClient(clientId),
+      this.getOrganisation(odsCode),
+      this.getGrant(odsCode, role),
+    ]);
+    return { client, organisation, grant };
+  }
+
+  async getOrganisation(odsCode: string): Promise<Organisation | undefined> {
+    const row = await this.#db.selectFrom('organisation').selectAll().where('ods_code', '=', odsCode).executeTakeFirst();
+    return row && toOrganisation(row);
+  }
+
+  async listOrganisations(): Promise<Organisation[]> {
+    const rows = await this.#db.selectFrom('organisation').selectAll().orderBy('ods_code').execute();
+    return rows.map(toOrganisation);
+  }
+
+  /** Creates or replaces an organisation. */
+  async putOrganisation(input: OrganisationInput, actor: string): Promise<WriteResult<Organisation>> {
+    return conflictOnRace(() =>
+      this.#db.transaction().execute(async (trx) => {
+        const beforeRow = await trx
+          .selectFrom('organisation')
+          .selectAll()
+          .where('ods_code', '=', input.odsCode)
+          .forUpdate()
+          .executeTakeFirst();
+        const before = beforeRow && toOrganisation(beforeRow);
+        const values = { name: input.name, status: input.status, updated_at: new Date() };
+        const row = before
+          ? await trx
+              .updateTable('organisation')
+              .set({ ...values, version: sql`version + 1` })
+              .where('ods_code', '=', input.odsCode)
+              .returningAll()
+              .executeTakeFirstOrThrow()
+          : await trx
+              .insertInto('organisation')
+              .values({ ods_code: input.odsCode, ...values })
+              .returningAll()
+              .executeTakeFirstOrThrow();
+        const after = toOrganisation(row);
+        await recordChange(trx, actor, 'organisation', input.odsCode, before, after);
+        return { record: after, created: !before };
+      }),
+    );
+  }
+
+  /** Changes an organisation's status (suspend, terminate, reactivate): effective on its next request (R6). */
+  async setOrganisationStatus(odsCode: string, status: OrganisationStatus, actor: string): Promise<Organisation> {
+    const current = await this.getOrganisation(odsCode);
+    if (!current) throw refuse('NO_RECORD_FOUND', `Organisation '${odsCode}' is not in the catalogue`);
+    const { record } = await this.putOrganisation({ odsCode, name: current.name, status }, actor);
+    return record;
+  }
+
+  async getClient(clientId: string): Promise<ClientSystem | undefined> {
+    const row = await this.#db
+      .selectFrom('client_system')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return row && toClient(row);
+  }
+
+  async listClients(): Promise<ClientSystem[]> {
+    const rows = await this.#db.selectFrom('client_system').selectAll().orderBy('client_id').execute();
+    return rows.map(toClient);
+  }
+
+  /** Creates or replaces a client system; every organisation it acts for must be in the catalogue. */
+  async putClient(input: ClientInput, actor: string, options: { demo?: boolean } = {}): Promise<WriteResult<ClientSystem>> {
+    return conflictOnRace(() =>
+      this.#db.transaction().execute(async (trx) => {
+        await this.#requireOrganisations(trx, input.organisations);
+        const beforeRow = await trx
+          .selectFrom('client_system')
+          .selectAll()
+          .where('client_id', '=', input.clientId)
+          .forUpdate()
+          .executeTakeFirst();
+        const before = beforeRow && toClient(beforeRow);
+        const values = {
+          name: input.name,
+          status: input.status,
+          jwks: JSON.stringify(input.jwks),
+          organisations: input.organisations,
+          is_admin: input.admin,
+          is_demo: options.demo ?? before?.demo ?? false,
+          updated_at: new Date(),
+        };
+        const row = before
+          ? await trx
+              .updateTable('client_system')
+              .set({ ...values, version: sql`version + 1` })
+              .where('client_id', '=', input.clientId)
+              .returningAll()
+              .executeTakeFirstOrThrow()
+          : await trx
+              .insertInto('client_system')
+              .values({ client_id: input.clientId, ...values })
+              .returningAll()
+              .executeTakeFirstOrThrow();
+        const after = toClient(row);
+        await recordChange(trx, actor, 'client', input.clientId, before, after);
+        return { record: after, created: !before };
+      }),
+    );
+  }
+
+  /** Removes a client system; its tokens stop working on their next request. */
+  async deleteClient(clientId: string, actor: string): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .deleteFrom('client_system')
+        .where('client_id', '=', clientId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw refuse('NO_RECORD_FOUND', `Client '${clientId}' is not in the catalogue`);
+      await recordChange(trx, actor, 'client', clientId, toClient(row), undefined);
+    });
+  }
+
+  async getGrant(odsCode: string, role: Role): Promise<Grant | undefined> {
+    const row = await this.#db
+      .selectFrom('catalogue_grant')
+      .selectAll()
+      .where('ods_code', '=', odsCode)
+      .where('role', '=', role)
+      .executeTakeFirst();
+    return row && toGrant(row);
+  }
+
+  async listGrants(filter: { odsCode?: string } = {}): Promise<Grant[]> {
+    let query = this.#db.selectFrom('catalogue_grant').selectAll();
+    if (filter.odsCode) query = query.where('ods_code', '=', filter.odsCode);
+    const rows = await query.orderBy('ods_code').orderBy('role').execute();
+    return rows.map(toGrant);
+  }
+
+  /** Creates or replaces the grant of one organisation in one role. */
+  async putGrant(input: GrantInput, actor: string): Promise<WriteResult<Grant>> {
+    return conflictOnRace(() =>
+      this.#db.transaction().execute(async (trx) => {
+        await this.#requireOrganisations(trx, [input.odsCode]);
+        const beforeRow = await trx
+          .selectFrom('catalogue_grant')
+          .selectAll()
+          .where('ods_code', '=', input.odsCode)
+          .where('role', '=', input.role)
+          .forUpdate()
+          .executeTakeFirst();
+        const before = beforeRow && toGrant(beforeRow);
+        const values = {
+          pointer_types: input.pointerTypes,
+          interactions: input.interactions,
+          access_controls: input.accessControls,
+          updated_at: new Date(),
+        };
+        const row = before
+          ? await trx
+              .updateTable('catalogue_grant')
+              .set({ ...values, version: sql`version + 1` })
+              .where('grant_id', '=', before.grantId)
+              .returningAll()
+              .executeTakeFirstOrThrow()
+          : await trx
+              .insertInto('catalogue_grant')
+              .values({ grant_id: randomUUID(), ods_code: input.odsCode, role: input.role, ...values })
+              .returningAll()
+              .executeTakeFirstOrThrow();
+        const after = toGrant(row);
+        await recordChange(trx, actor, 'grant', `${input.odsCode}/${input.role}`, before, after);
+        return { record: after, created: !before };
+      }),
+    );
+  }
+
+  /** Withdraws one organisation's grant in one role: deny from its next request. */
+  async deleteGrant(odsCode: string, role: Role, actor: string): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .deleteFrom('catalogue_grant')
+        .where('ods_code', '=', odsCode)
+        .where('role', '=', role)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw refuse('NO_RECORD_FOUND', `Organisation '${odsCode}' has no ${role} grant`);
+      await recordChange(trx, actor, 'grant', `${odsCode}/${role}`, toGrant(row), undefined);
+    });
+  }
+
+  /** The kept history of catalogue changes, oldest first, optionally for one entity. */
+  async listChanges(
+    filter: { entity?: CatalogueEntity; entityKey?: string; afterId?: number; limit?: number } = {},
+  ): Promise<CatalogueChange[]> {
+    let query = this.#db.selectFrom('catalogue_change').selectAll();
+    if (filter.entity) query = query.where('entity', '=', filter.entity);
+    if (filter.entityKey) query = query.where('entity_key', '=', filter.entityKey);
+    if (filter.afterId !== undefined) query = query.where('change_id', '>', filter.afterId);
+    const rows = await query
+      .orderBy('change_id')
+      .limit(filter.limit ?? 1000)
+      .execute();
+    return rows.map(toChange);
+  }
+
+  async #requireOrganisations(trx: Trx, odsCodes: string[]): Promise<void> {
+    if (odsCodes.length === 0) return;
+    const found = await trx.selectFrom('organisation').select('ods_code').where('ods_code', 'in', odsCodes).execute();
+    const known = new Set(found.map((r) => r.ods_code));
+    const missing = odsCodes.filter((c) => !known.has(c));
+    if (missing.length > 0) {
+      throw refuse(
+        'UNPROCESSABLE_ENTITY',
+        `Unknown organisation(s) ${missing.join(', ')}: add them to the catalogue first`,
+        'organisations',
+      );
+    }
+  }
+}

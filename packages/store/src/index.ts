@@ -1,0 +1,6 @@
+export * from './catalogue-repository.ts';
+export * from './migrator.ts';
+export * from './open-store.ts';
+export * from './replay-guard.ts';
+export * from './schema.ts';
+export * from './signing-key-store.ts';
