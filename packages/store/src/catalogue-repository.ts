@@ -145,14 +145,24 @@ export class CatalogueRepository {
     this.#db = db;
   }
 
-  /** Reads the client, the named organisation and its grant for `role` in one round trip (hot path). */
+  /** Reads the client, the named organisation and its grant for `role` in one query (the hot path). */
   async loadAccessContext(clientId: string, odsCode: string, role: Role): Promise<AccessContext> {
-    const [client, organisation, grant] = await Promise.all([
-      this.getClient(clientId),
-      this.getOrganisation(odsCode),
-      this.getGrant(odsCode, role),
-    ]);
-    return { client, organisation, grant };
+    const { rows } = await sql<{
+      client: Selectable<ClientSystemTable> | null;
+      organisation: Selectable<OrganisationTable> | null;
+      grant: Selectable<GrantTable> | null;
+    }>`
+      SELECT to_jsonb(c) AS client, to_jsonb(o) AS organisation, to_jsonb(g) AS grant
+      FROM (SELECT 1) AS one
+      LEFT JOIN client_system c ON c.client_id = ${clientId}
+      LEFT JOIN organisation o ON o.ods_code = ${odsCode}
+      LEFT JOIN catalogue_grant g ON g.ods_code = ${odsCode} AND g.role = ${role}`.execute(this.#db);
+    const row = rows[0];
+    return {
+      client: row?.client ? toClient(row.client) : undefined,
+      organisation: row?.organisation ? toOrganisation(row.organisation) : undefined,
+      grant: row?.grant ? toGrant(row.grant) : undefined,
+    };
   }
 
   async getOrganisation(odsCode: string): Promise<Organisation | undefined> {

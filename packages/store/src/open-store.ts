@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.ts';
 import { type MigrationReport, migrate, type ScriptSession } from './migrator.ts';
 import type { DatabaseSchema } from './schema.ts';
 
@@ -60,7 +61,15 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       throw error;
     }
   }
-  const pglite = await PGlite.create(config.dataDir ?? DEFAULT_DATA_DIR);
+  const dataDir = config.dataDir ?? DEFAULT_DATA_DIR;
+  const unlock = dataDir.startsWith('memory://') ? async () => undefined : await lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
   try {
     const session: ScriptSession = {
       exec: async (script) => {
@@ -69,9 +78,11 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       query: async <Row>(text: string, params?: unknown[]) => (await pglite.query<Row>(text, params)).rows,
     };
     const migrations = shouldMigrate ? await migrate(session, migrationsDir) : NO_MIGRATIONS;
-    return makeStore(new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }) }), 'pglite', migrations);
+    const store = makeStore(new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }) }), 'pglite', migrations);
+    return { ...store, close: () => store.close().finally(unlock) };
   } catch (error) {
     await pglite.close();
+    await unlock();
     throw error;
   }
 }

@@ -1,0 +1,97 @@
+/**
+ * The HTTP application: composes the middleware and routes. Every dependency is passed in;
+ * nothing here opens a database or reads the environment.
+ */
+import type { CatalogueRepository } from '@nir/store';
+import express, { type Express, type RequestHandler, Router } from 'express';
+import type { Logger } from 'pino';
+import type { AccessTokens } from './auth/access-token.ts';
+import type { KeyRing } from './auth/key-ring.ts';
+import { type TokenEndpointDeps, tokenEndpoint } from './auth/token-endpoint.ts';
+import { negotiateFhirJson } from './http/body.ts';
+import { errorHandler, methodNotAllowed, refuseHead, unknownRoute } from './http/errors.ts';
+import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
+import { requestIds } from './http/request-ids.ts';
+import { requestLogger } from './logging.ts';
+import { adminRouter } from './routes/admin.ts';
+import { loadCapabilityStatement, metadataRoute } from './routes/metadata.ts';
+import { statusRoute } from './routes/status.ts';
+import { jwksRoute, smartConfiguration } from './routes/well-known.ts';
+
+/** The FHIR APIs the registry serves, each under `/<name>/FHIR/R4`. */
+export const FHIR_APIS = ['producer', 'consumer'] as const;
+export type FhirApi = (typeof FHIR_APIS)[number];
+
+/** What an API module gets to mount its routes: the router of its base and the guard factory. */
+export interface ApiModuleContext {
+  router: Router;
+  /** The choke point: authenticate → authorise against the catalogue, for one role and interaction. */
+  guard: (spec: GuardSpec) => RequestHandler;
+  bodyLimitBytes: number;
+}
+
+/** A unit of FHIR API routes (e.g. the DocumentReference interactions of one base). */
+export type ApiModule = (context: ApiModuleContext) => void;
+
+/** Everything the application needs. */
+export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
+  logger: Logger;
+  catalogue: CatalogueRepository;
+  keys: KeyRing;
+  tokens: AccessTokens;
+  publicUrl: string;
+  profilesDir: string;
+  ping: () => Promise<boolean>;
+  /** Express `trust proxy` setting, so the caller's address is right behind a load balancer. */
+  trustProxy?: string | undefined;
+  /** Route modules per FHIR API. */
+  modules?: Partial<Record<FhirApi, ApiModule[]>>;
+}
+
+/** Builds the Express application. */
+export async function createApp(deps: AppDeps): Promise<Express> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
+  const tokenUrl = `${deps.publicUrl}/oauth2/token`;
+
+  app.use(requestLogger(deps.logger));
+  app.use(refuseHead);
+  app.use(requestIds);
+
+  const status = statusRoute(deps.ping);
+  const smart = smartConfiguration(deps.publicUrl);
+  app.route('/_status').get(status).all(methodNotAllowed(['GET']));
+  app.route('/.well-known/smart-configuration').get(smart).all(methodNotAllowed(['GET']));
+  app.route('/.well-known/jwks.json').get(jwksRoute(deps.keys)).all(methodNotAllowed(['GET']));
+  app
+    .route('/oauth2/token')
+    .post(...tokenEndpoint({ ...deps, tokenUrl }))
+    .all(methodNotAllowed(['POST']));
+
+  for (const api of FHIR_APIS) {
+    const base = `/${api}/FHIR/R4`;
+    const router = Router();
+    router.use(negotiateFhirJson);
+    const statement = await loadCapabilityStatement(
+      deps.profilesDir,
+      `nir-${api}`,
+      `${deps.publicUrl}${base}`,
+      tokenUrl,
+    );
+    router.route('/metadata').get(metadataRoute(statement)).all(methodNotAllowed(['GET']));
+    router.route('/_status').get(status).all(methodNotAllowed(['GET']));
+    router.route('/.well-known/smart-configuration').get(smart).all(methodNotAllowed(['GET']));
+    for (const module of deps.modules?.[api] ?? []) {
+      module({ router, guard: (spec) => guard(deps, spec), bodyLimitBytes: deps.bodyLimitBytes });
+    }
+    app.use(base, router);
+  }
+
+  app.use('/admin', adminGuard(deps), adminRouter(deps));
+  app.use(unknownRoute);
+  app.use(errorHandler);
+  return app;
+}

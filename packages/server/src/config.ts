@@ -1,0 +1,73 @@
+/**
+ * The server's configuration, read once from the environment (every variable is listed in the
+ * README). Nothing else reads `process.env`.
+ */
+
+/** Everything the server needs to know about its deployment. */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** The externally visible origin, e.g. `https://nir.example.nhs.uk`; token `aud` and `iss` derive from it. */
+  publicUrl: string;
+  /** PostgreSQL URL; when absent the embedded PGlite database is used. */
+  databaseUrl: string | undefined;
+  /** PGlite data directory (embedded database only). */
+  dataDir: string;
+  poolSize: number;
+  /** Demo mode: seeds the demo catalogue and accepts the demo keys. Never on in production. */
+  demoMode: boolean;
+  logLevel: string;
+  /** Lifetime of the access tokens the registry issues, in seconds (SMART: at most 300). */
+  accessTokenTtlSeconds: number;
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes: number;
+  /** Seconds between reloads of the signing keys from the database (rotation by another instance). */
+  keyRefreshSeconds: number;
+  /** Express `trust proxy` (e.g. `loopback`, `10.0.0.0/8`) so the caller's address survives a load balancer. */
+  trustProxy: string | undefined;
+}
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got '${raw}'`);
+  }
+  return value;
+}
+
+function flag(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new Error(`${name} must be true or false, got '${raw}'`);
+}
+
+/** Reads the configuration from `env`; throws a clear error for a malformed value. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const port = integer('PORT', env.PORT, 8080, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  const databaseUrl = env.DATABASE_URL || undefined;
+  const publicUrl = (env.NIR_PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+  if (!/^https?:\/\/[^/]+$/.test(publicUrl)) {
+    throw new Error(`NIR_PUBLIC_URL must be an origin such as https://nir.example.nhs.uk, got '${publicUrl}'`);
+  }
+  return {
+    port,
+    host,
+    publicUrl,
+    databaseUrl,
+    dataDir: env.NIR_DATA_DIR || '.data/pglite',
+    poolSize: integer('NIR_DB_POOL_SIZE', env.NIR_DB_POOL_SIZE, 4, 1, 100),
+    // The embedded quick start is a demo; a real PostgreSQL deployment is not, unless asked.
+    demoMode: flag('NIR_DEMO_MODE', env.NIR_DEMO_MODE, databaseUrl === undefined),
+    logLevel: env.LOG_LEVEL || 'info',
+    accessTokenTtlSeconds: integer('NIR_ACCESS_TOKEN_TTL', env.NIR_ACCESS_TOKEN_TTL, 300, 30, 3600),
+    bodyLimitBytes: integer('NIR_BODY_LIMIT_BYTES', env.NIR_BODY_LIMIT_BYTES, 1_048_576, 1024, 104_857_600),
+    keyRefreshSeconds: integer('NIR_KEY_REFRESH_SECONDS', env.NIR_KEY_REFRESH_SECONDS, 60, 1, 3600),
+    trustProxy: env.NIR_TRUST_PROXY || undefined,
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Request bodies and content negotiation (mhd-balp.md §7): FHIR JSON in (also plain JSON and
+ * the legacy `application/json+fhir`), FHIR JSON out; anything else is 415 or 406.
+ */
+import { refuse } from '@nir/core';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+
+/** Media types accepted for JSON request bodies. */
+export const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
+
+/** Parses a JSON body, refusing other content types with 415. */
+export function jsonBody(limitBytes: number): RequestHandler[] {
+  const requireJson: RequestHandler = (req, _res, next) => {
+    if (!req.is(JSON_TYPES)) {
+      next(
+        refuse(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Content-Type must be one of ${JSON_TYPES.join(', ')}; got '${req.get('content-type') ?? 'none'}'`,
+        ),
+      );
+      return;
+    }
+    next();
+  };
+  return [requireJson, express.json({ type: JSON_TYPES, limit: limitBytes, strict: true })];
+}
+
+/** A body is required: 400 `BAD_REQUEST` when there is none (nrl-behaviour.md §4.2). */
+export function requireBody(req: Request, _res: Response, next: NextFunction): void {
+  next(req.body === undefined ? refuse('BAD_REQUEST', 'Request body is required') : undefined);
+}
+
+const ACCEPTABLE = ['application/fhir+json', 'application/json', 'application/json+fhir'];
+const FORMAT_ALIASES = ['json', ...ACCEPTABLE];
+
+/**
+ * 406 unless the client accepts FHIR JSON. `_format` overrides `Accept`, as FHIR allows.
+ */
+export function negotiateFhirJson(req: Request, _res: Response, next: NextFunction): void {
+  const format = typeof req.query._format === 'string' ? req.query._format : undefined;
+  if (format !== undefined) {
+    const base = format.split(';')[0]?.trim().toLowerCase() ?? '';
+    next(FORMAT_ALIASES.includes(base) ? undefined : refuse('NOT_ACCEPTABLE', 'Only JSON is supported: _format must be json', '_format'));
+    return;
+  }
+  if (!req.get('accept') || req.accepts(ACCEPTABLE)) {
+    next();
+    return;
+  }
+  next(refuse('NOT_ACCEPTABLE', 'Only application/fhir+json responses are available'));
+}

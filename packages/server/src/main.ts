@@ -1,0 +1,50 @@
+/**
+ * `pnpm start`: runs the registry. With no DATABASE_URL it uses the embedded database and the
+ * demo catalogue, so a bare machine has a working registry in one command.
+ */
+import { readConfig } from './config.ts';
+import { createRegistry } from './registry.ts';
+
+const config = readConfig();
+const registry = await createRegistry(config);
+const port = await registry.listen(config.port, config.host);
+const base = config.publicUrl;
+
+registry.logger.info(
+  {
+    port,
+    host: config.host,
+    database: registry.store.backend,
+    migrationsApplied: registry.store.migrations.applied,
+    demoMode: config.demoMode,
+  },
+  'registry listening',
+);
+
+if (config.demoMode) {
+  process.stdout.write(`
+National Imaging Registry running on http://${config.host}:${port} (${registry.store.backend}${
+    registry.store.backend === 'pglite' ? ` in ${config.dataDir}` : ''
+  }).
+DEMO MODE: demo clients and keys from demo/ are accepted. Never use demo mode in production.
+${registry.seededDemo ? 'The demo Controller Catalogue was seeded.\n' : ''}
+Get a token (in another terminal):
+  pnpm nir token --client demo-consumer          # consumer of RWY
+  pnpm nir token --client demo-provider-a        # provider RR8
+Then, for example:
+  curl -H "Authorization: Bearer <token>" -H "X-Request-Id: $(uuidgen || echo demo-1)" \\
+       -H "NHSD-End-User-Organisation-ODS: RWY" ${base}/consumer/FHIR/R4/metadata
+Health: ${base}/_status   Discovery: ${base}/.well-known/smart-configuration
+`);
+}
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  registry.logger.info({ signal }, 'stopping');
+  await registry.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,123 @@
+/**
+ * The composition root: opens the database, loads the keys and builds the application from a
+ * {@link ServerConfig}. Used by `main.ts` and by the end-to-end tests, so both run the same wiring.
+ */
+import type { Server } from 'node:http';
+import { CatalogueRepository, openStore, ReplayGuard, SigningKeyStore, type Store } from '@nir/store';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import { type ApiModule, createApp, type FhirApi } from './app.ts';
+import { AccessTokens } from './auth/access-token.ts';
+import { KeyRing } from './auth/key-ring.ts';
+import type { ServerConfig } from './config.ts';
+import { DEFAULT_DEMO_DIR, demoKeyThumbprints, seedDemoCatalogue } from './demo.ts';
+import { createLogger } from './logging.ts';
+import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
+
+/** A running registry's parts. */
+export interface Registry {
+  app: Express;
+  store: Store;
+  catalogue: CatalogueRepository;
+  keys: KeyRing;
+  tokens: AccessTokens;
+  logger: Logger;
+  /** Whether this start seeded the demo catalogue. */
+  seededDemo: boolean;
+  /** Starts listening; resolves with the bound port. */
+  listen(port: number, host: string): Promise<number>;
+  /** Stops listening, stops background jobs and closes the database. */
+  close(): Promise<void>;
+}
+
+/** Options beyond the configuration (tests pass an already open store or extra route modules). */
+export interface RegistryOptions {
+  store?: Store;
+  logger?: Logger;
+  modules?: Partial<Record<FhirApi, ApiModule[]>>;
+  demoDir?: string;
+  profilesDir?: string;
+  trustProxy?: string;
+}
+
+/** Builds a registry from configuration. */
+export async function createRegistry(config: ServerConfig, options: RegistryOptions = {}): Promise<Registry> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const store =
+    options.store ??
+    (await openStore({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.poolSize,
+      onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+    }));
+  const catalogue = new CatalogueRepository(store.db);
+  const replayGuard = new ReplayGuard(store.db);
+  // A retired key stays published for a token lifetime plus two refresh periods.
+  const keys = new KeyRing(new SigningKeyStore(store.db), {
+    graceSeconds: config.accessTokenTtlSeconds + 2 * config.keyRefreshSeconds,
+  });
+  await keys.initialise();
+  const tokens = new AccessTokens(keys, config.publicUrl, config.accessTokenTtlSeconds);
+  const demoDir = options.demoDir ?? DEFAULT_DEMO_DIR;
+  const seededDemo = config.demoMode ? await seedDemoCatalogue(catalogue, demoDir) : false;
+
+  const app = await createApp({
+    logger,
+    catalogue,
+    replayGuard,
+    keys,
+    tokens,
+    publicUrl: config.publicUrl,
+    profilesDir: options.profilesDir ?? DEFAULT_PROFILES_DIR,
+    demoMode: config.demoMode,
+    demoThumbprints: await demoKeyThumbprints(demoDir),
+    bodyLimitBytes: config.bodyLimitBytes,
+    ping: () => store.ping(),
+    trustProxy: options.trustProxy ?? config.trustProxy,
+    ...(options.modules ? { modules: options.modules } : {}),
+  });
+
+  const timers = [
+    setInterval(() => {
+      keys.refresh().catch((error: unknown) => logger.warn({ err: error }, 'signing key refresh failed'));
+    }, config.keyRefreshSeconds * 1000),
+    setInterval(() => {
+      replayGuard.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'jti purge failed'));
+    }, 60_000),
+  ];
+  for (const timer of timers) timer.unref();
+
+  let server: Server | undefined;
+  return {
+    app,
+    store,
+    catalogue,
+    keys,
+    tokens,
+    logger,
+    seededDemo,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        const listening = app.listen(port, host, (error?: Error) => {
+          if (error) {
+            reject(error);
+            return;
+          }
+          const address = listening.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+        server = listening;
+      });
+    },
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      if (server) {
+        const closing = server;
+        await new Promise<void>((resolve) => closing.close(() => resolve()));
+        closing.closeAllConnections();
+      }
+      await store.close();
+    },
+  };
+}
