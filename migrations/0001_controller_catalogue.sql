@@ -15,6 +15,9 @@ CREATE TABLE client_system (
   status         text NOT NULL CHECK (status IN ('active', 'disabled')),
   jwks           jsonb NOT NULL,
   organisations  text[] NOT NULL DEFAULT '{}',
+  -- Least privilege (R18): the roles this system may exercise for its organisations, e.g. a
+  -- PACS publishes (producer) while the same trust's IG tool reads audit (audit).
+  roles          text[] NOT NULL DEFAULT '{}' CHECK (roles <@ ARRAY['producer', 'consumer', 'audit']),
   is_admin       boolean NOT NULL DEFAULT false,
   is_demo        boolean NOT NULL DEFAULT false,
   version        integer NOT NULL DEFAULT 1,

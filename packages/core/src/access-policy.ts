@@ -59,7 +59,7 @@ export function authoriseRequest(request: AccessRequest): Grant {
   if (!client || client.status !== 'active') {
     throw refuse('ACCESS_DENIED', 'The access token is missing, invalid or expired');
   }
-  if (!client.organisations.includes(odsCode)) throw noPermission(odsCode);
+  if (!client.organisations.includes(odsCode) || !client.roles.includes(request.role)) throw noPermission(odsCode);
   if (endUser?.organisation !== undefined && endUser.organisation !== odsCode) {
     throw refuse('ACCESS DENIED', 'The end user organisation in the access token does not match NHSD-End-User-Organisation-ODS');
   }

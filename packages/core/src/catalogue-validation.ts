@@ -33,6 +33,7 @@ export interface ClientInput {
   status: ClientStatus;
   jwks: { keys: PublicJwk[] };
   organisations: string[];
+  roles: Role[];
   admin: boolean;
 }
 
@@ -136,7 +137,7 @@ function validJwk(key: unknown): key is PublicJwk {
 export function parseClientInput(raw: unknown): ClientInput {
   const body = asObject(raw);
   const problems = new Problems();
-  rejectUnknown(body, ['clientId', 'name', 'status', 'jwks', 'organisations', 'admin'], problems);
+  rejectUnknown(body, ['clientId', 'name', 'status', 'jwks', 'organisations', 'roles', 'admin'], problems);
   const clientId = text(body, 'clientId', problems, CLIENT_ID_PATTERN);
   const name = text(body, 'name', problems);
   const status = oneOf(body, 'status', CLIENT_STATUSES, problems, 'active');
@@ -158,10 +159,19 @@ export function parseClientInput(raw: unknown): ClientInput {
     });
   }
   const organisations = stringList(body, 'organisations', problems, isOdsCodeShape);
+  const roles = stringList(body, 'roles', problems, (v) => (ROLES as readonly string[]).includes(v)) as Role[];
   const admin = body.admin ?? false;
   if (typeof admin !== 'boolean') problems.add('admin', 'admin: Input should be a boolean');
   problems.throwIfAny();
-  return { clientId, name, status, jwks: { keys }, organisations, admin: admin === true };
+  return {
+    clientId,
+    name,
+    status,
+    jwks: { keys },
+    organisations: [...new Set(organisations)],
+    roles: [...new Set(roles)],
+    admin: admin === true,
+  };
 }
 
 const TYPE_PATTERN = /^[^|\s]+\|[^|\s]+$/;

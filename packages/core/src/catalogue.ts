@@ -82,6 +82,8 @@ export interface ClientSystem {
   jwks: { keys: PublicJwk[] };
   /** ODS codes of the organisations it may act for. */
   organisations: string[];
+  /** The roles it may exercise for them (least privilege); its organisations' grants still decide. */
+  roles: Role[];
   /** May ask for the catalogue administration scope. */
   admin: boolean;
   /** Seeded by the demo quick start: refused unless demo mode is on. */

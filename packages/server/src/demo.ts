@@ -17,7 +17,7 @@ export const DEMO_ACTOR = 'system:demo-seed';
 
 interface DemoCatalogue {
   organisations: unknown[];
-  clients: { clientId: string; name: string; organisations: string[]; admin: boolean }[];
+  clients: { clientId: string; name: string; organisations: string[]; roles: string[]; admin: boolean }[];
   grants: unknown[];
 }
 
@@ -47,9 +47,9 @@ export async function seedDemoCatalogue(catalogue: CatalogueRepository, demoDir:
   for (const organisation of demo.organisations) {
     await catalogue.putOrganisation(parseOrganisationInput(organisation), DEMO_ACTOR);
   }
-  for (const { clientId, name, organisations, admin } of demo.clients) {
+  for (const { clientId, name, organisations, roles, admin } of demo.clients) {
     const jwks = { keys: [await readDemoPublicKey(demoDir, clientId)] };
-    const input = parseClientInput({ clientId, name, organisations, admin, jwks, status: 'active' });
+    const input = parseClientInput({ clientId, name, organisations, roles, admin, jwks, status: 'active' });
     await catalogue.putClient(input, DEMO_ACTOR, { demo: true });
   }
   for (const grant of demo.grants) {

@@ -18,6 +18,7 @@ export interface ClientSystemTable {
   status: string;
   jwks: Json;
   organisations: string[];
+  roles: string[];
   is_admin: boolean;
   is_demo: boolean;
   version: Generated<number>;

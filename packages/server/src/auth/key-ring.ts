@@ -22,8 +22,8 @@ interface LoadedKey {
 export interface KeyRingOptions {
   /** How long a retired key stays published (token lifetime plus refresh slack), in seconds. */
   graceSeconds: number;
-  /** Minimum seconds between database reloads triggered by an unknown kid. */
-  minRefreshSeconds?: number;
+  /** Minimum milliseconds between database reloads triggered by an unknown kid (bounds the cost of junk kids). */
+  minRefreshMs?: number;
 }
 
 /** Creates a new ES256 key pair as JWKs, ready for {@link SigningKeyStore.activate}. */
@@ -42,10 +42,11 @@ export class KeyRing {
   #keys = new Map<string, LoadedKey>();
   #active: LoadedKey | undefined;
   #lastRefresh = 0;
+  #refreshing: Promise<void> | undefined;
 
   constructor(store: SigningKeyStore, options: KeyRingOptions) {
     this.#store = store;
-    this.#options = { minRefreshSeconds: 1, ...options };
+    this.#options = { minRefreshMs: 100, ...options };
   }
 
   /** Creates a first key when none is active (safe when several instances start together), then loads. */
@@ -62,8 +63,15 @@ export class KeyRing {
     return key.kid;
   }
 
-  /** Reloads the published keys from the database. */
-  async refresh(): Promise<void> {
+  /** Reloads the published keys from the database; concurrent callers share one reload. */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#reload().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #reload(): Promise<void> {
     const stored = await this.#store.listPublishable(this.#options.graceSeconds);
     const next = new Map<string, LoadedKey>();
     let active: LoadedKey | undefined;
@@ -101,12 +109,12 @@ export class KeyRing {
 
   /**
    * The verification key for a token header (a jose key resolver). An unknown kid triggers one
-   * rate-limited reload, so keys rotated by another instance are picked up at once.
+   * rate-limited reload, so a key rotated in by another instance verifies here at once.
    */
   readonly resolve = async (header: JWSHeaderParameters): Promise<CryptoKey> => {
     const kid = header.kid ?? '';
     let key = this.#keys.get(kid);
-    if (!key && Date.now() - this.#lastRefresh > this.#options.minRefreshSeconds * 1000) {
+    if (!key && Date.now() - this.#lastRefresh >= this.#options.minRefreshMs) {
       await this.refresh();
       key = this.#keys.get(kid);
     }

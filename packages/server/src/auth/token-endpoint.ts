@@ -72,7 +72,9 @@ async function issueToken(body: Record<string, unknown>, deps: TokenEndpointDeps
     const organisation = await deps.catalogue.getOrganisation(ods);
     if (organisation?.status !== 'active') continue;
     active.push(ods);
-    for (const grant of await deps.catalogue.listGrants({ odsCode: ods })) roles.add(grant.role);
+    for (const grant of await deps.catalogue.listGrants({ odsCode: ods })) {
+      if (client.roles.includes(grant.role)) roles.add(grant.role);
+    }
   }
   if (organisations.length > 0 && active.length === 0) {
     throw new TokenRequestError('unauthorized_client', 'The organisation this client acts for is not active');
