@@ -27,7 +27,9 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
 
 /** A body is required: 400 `BAD_REQUEST` when there is none (nrl-behaviour.md §4.2). */
 export function requireBody(req: Request, _res: Response, next: NextFunction): void {
-  next(req.body === undefined ? refuse('BAD_REQUEST', 'Request body is required') : undefined);
+  // body-parser turns an empty body into {}; an empty body is still no body.
+  const empty = req.body === undefined || req.get('content-length') === '0';
+  next(empty ? refuse('BAD_REQUEST', 'Request body is required') : undefined);
 }
 
 const ACCEPTABLE = ['application/fhir+json', 'application/json', 'application/json+fhir'];
