@@ -15,7 +15,13 @@ for (const { clientId, alg } of catalogue.clients) {
   const kid = `${clientId}-1`;
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
-  await writeFile(new URL(`keys/${clientId}.public.jwk.json`, demoDir), `${JSON.stringify(publicJwk, null, 2)}\n`);
-  await writeFile(new URL(`keys/${clientId}.private.jwk.json`, demoDir), `${JSON.stringify(privateJwk, null, 2)}\n`);
+  await writeFile(
+    new URL(`keys/${clientId}.public.jwk.json`, demoDir),
+    `${JSON.stringify(publicJwk, null, 2)}\n`,
+  );
+  await writeFile(
+    new URL(`keys/${clientId}.private.jwk.json`, demoDir),
+    `${JSON.stringify(privateJwk, null, 2)}\n`,
+  );
   console.log(`demo key ${kid} (${alg})`);
 }

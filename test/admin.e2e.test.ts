@@ -46,13 +46,18 @@ describe.each(backends)('catalogue admin API on $name', (backend) => {
     const created = await put('/organisations/RXF', { name: 'Mid Yorkshire Teaching', status: 'active' });
     expect(created.status).toBe(201);
     expect(created.headers.get('etag')).toBe('W/"1"');
-    const updated = await put('/organisations/RXF', { name: 'Mid Yorkshire Teaching NHS Trust', status: 'active' });
+    const updated = await put('/organisations/RXF', {
+      name: 'Mid Yorkshire Teaching NHS Trust',
+      status: 'active',
+    });
     expect(updated.status).toBe(200);
     expect(updated.headers.get('etag')).toBe('W/"2"');
     const read = await t.fetch('/admin/organisations/RXF', { headers });
     expect(((await read.json()) as { name: string }).name).toBe('Mid Yorkshire Teaching NHS Trust');
 
-    const changes = (await (await t.fetch('/admin/changes?entity=organisation&key=RXF', { headers })).json()) as {
+    const changes = (await (
+      await t.fetch('/admin/changes?entity=organisation&key=RXF', { headers })
+    ).json()) as {
       actor: string;
       action: string;
       before: { name: string } | null;
@@ -87,7 +92,9 @@ describe.each(backends)('catalogue admin API on $name', (backend) => {
     const deleted = await t.fetch('/admin/grants/RXF/consumer', { method: 'DELETE', headers });
     expect(deleted.status).toBe(204);
     expect((await t.fetch('/admin/grants/RXF/consumer', { headers })).status).toBe(404);
-    const kept = (await (await t.fetch('/admin/changes?entity=grant&key=RXF/consumer', { headers })).json()) as {
+    const kept = (await (
+      await t.fetch('/admin/changes?entity=grant&key=RXF/consumer', { headers })
+    ).json()) as {
       action: string;
     }[];
     expect(kept.map((c) => c.action)).toEqual(['create', 'delete']);
@@ -95,19 +102,28 @@ describe.each(backends)('catalogue admin API on $name', (backend) => {
 
   it('R6: suspending an organisation through the API refuses its next request', async () => {
     const token = await t.token('demo-consumer');
-    const probe = () => t.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(token, 'RWY') });
+    const probe = () =>
+      t.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(token, 'RWY') });
     expect((await probe()).status).toBe(200);
-    const suspended = await put('/organisations/RWY', { name: 'DEMO Calderdale and Huddersfield (consumer)', status: 'suspended' });
+    const suspended = await put('/organisations/RWY', {
+      name: 'DEMO Calderdale and Huddersfield (consumer)',
+      status: 'suspended',
+    });
     expect(suspended.status).toBe(200);
     expect((await probe()).status).toBe(403);
-    await put('/organisations/RWY', { name: 'DEMO Calderdale and Huddersfield (consumer)', status: 'active' });
+    await put('/organisations/RWY', {
+      name: 'DEMO Calderdale and Huddersfield (consumer)',
+      status: 'active',
+    });
     expect((await probe()).status).toBe(200);
   });
 
   it('refuses invalid records with the offending element named', async () => {
     const bad = await put('/organisations/rxf', { name: '', status: 'asleep', colour: 'blue' });
     expect(bad.status).toBe(400);
-    const issues = ((await bad.json()) as { issue: { expression: string[] }[] }).issue.map((i) => i.expression[0]);
+    const issues = ((await bad.json()) as { issue: { expression: string[] }[] }).issue.map(
+      (i) => i.expression[0],
+    );
     expect(issues).toEqual(expect.arrayContaining(['odsCode', 'name', 'status', 'colour']));
 
     const privateKey = await put('/clients/leaky', {
@@ -127,7 +143,10 @@ describe.each(backends)('catalogue admin API on $name', (backend) => {
     });
     expect(unknownOrg.status).toBe(422);
 
-    const wrongInteraction = await put('/grants/RWY/consumer', { pointerTypes: [], interactions: ['create'] });
+    const wrongInteraction = await put('/grants/RWY/consumer', {
+      pointerTypes: [],
+      interactions: ['create'],
+    });
     expect(wrongInteraction.status).toBe(400);
     const mismatch = await put('/organisations/RWY', { odsCode: 'RR8', name: 'x', status: 'active' });
     expect(mismatch.status).toBe(400);

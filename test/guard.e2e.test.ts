@@ -2,8 +2,9 @@
  * The choke point of every clinical request (R3, R5, R6, R18): headers, token, organisation
  * binding, purpose of use and the Controller Catalogue, checked on every request.
  */
-import { ACT_REASON_SYSTEM } from '@nir/core';
+
 import { demoUserClaims } from '@nir/cli';
+import { ACT_REASON_SYSTEM } from '@nir/core';
 import { testBackends } from '@nir/store/testing';
 import { exportJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,10 @@ describe.each(backends)('request guard on $name', (backend) => {
     t.fetch(path, { headers });
 
   it('lets a registered, granted, direct-care request through with its principal', async () => {
-    const response = await probe({ ...clinicalHeaders(consumerToken, 'RWY', 'req-1'), 'x-correlation-id': 'corr-9' });
+    const response = await probe({
+      ...clinicalHeaders(consumerToken, 'RWY', 'req-1'),
+      'x-correlation-id': 'corr-9',
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-request-id')).toBe('req-1');
     expect(response.headers.get('x-correlation-id')).toBe('corr-9');
@@ -107,7 +111,14 @@ describe.each(backends)('request guard on $name', (backend) => {
       .setExpirationTime('5m')
       .sign(new TextEncoder().encode(JSON.stringify(jwks.keys[0])));
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${Buffer.from(
-      JSON.stringify({ ...claims, iss: t.url, aud: t.url, sub: 'demo-consumer', jti: 'x4', exp: Date.now() / 1000 + 60 }),
+      JSON.stringify({
+        ...claims,
+        iss: t.url,
+        aud: t.url,
+        sub: 'demo-consumer',
+        jti: 'x4',
+        exp: Date.now() / 1000 + 60,
+      }),
     ).toString('base64url')}.`;
     expect(await exportJWK(publicKey)).toBeDefined();
     for (const token of [foreign, sameIssuerWrongKey, hmac, none]) {
@@ -147,7 +158,13 @@ describe.each(backends)('request guard on $name', (backend) => {
   it.each([
     ['BTG (no consent restriction to break)', [{ system: ACT_REASON_SYSTEM, code: 'BTG' }]],
     ['research', [{ system: ACT_REASON_SYSTEM, code: 'HRESCH' }]],
-    ['direct care mixed with marketing', [{ system: ACT_REASON_SYSTEM, code: 'TREAT' }, { system: ACT_REASON_SYSTEM, code: 'HMARKT' }]],
+    [
+      'direct care mixed with marketing',
+      [
+        { system: ACT_REASON_SYSTEM, code: 'TREAT' },
+        { system: ACT_REASON_SYSTEM, code: 'HMARKT' },
+      ],
+    ],
     ['TREAT in another code system', [{ system: 'urn:other', code: 'TREAT' }]],
     ['no purpose at all', undefined],
   ])('R5: refuses purpose of use %s with 403', async (_label, purpose) => {
@@ -168,18 +185,28 @@ describe.each(backends)('request guard on $name', (backend) => {
   });
 
   it('refuses a token that names no end user', async () => {
-    const token = await t.token('demo-consumer', { iua: { purpose_of_use: [{ system: ACT_REASON_SYSTEM, code: 'TREAT' }] } });
+    const token = await t.token('demo-consumer', {
+      iua: { purpose_of_use: [{ system: ACT_REASON_SYSTEM, code: 'TREAT' }] },
+    });
     const response = await probe(clinicalHeaders(token, 'RWY'));
     expect(response.status).toBe(403);
   });
 
   it('R3: refuses an interaction the grant does not list, and a role the client does not hold', async () => {
-    const consumerOnProducer = await probe(clinicalHeaders(consumerToken, 'RWY'), '/producer/FHIR/R4/$probe-create');
+    const consumerOnProducer = await probe(
+      clinicalHeaders(consumerToken, 'RWY'),
+      '/producer/FHIR/R4/$probe-create',
+    );
     expect(consumerOnProducer.status).toBe(403);
     const providerToken = await t.token('demo-provider-a');
-    const providerOnConsumer = await probe(clinicalHeaders(providerToken, 'RR8'), '/consumer/FHIR/R4/$probe-search');
+    const providerOnConsumer = await probe(
+      clinicalHeaders(providerToken, 'RR8'),
+      '/consumer/FHIR/R4/$probe-search',
+    );
     expect(providerOnConsumer.status).toBe(403);
-    expect((await probe(clinicalHeaders(providerToken, 'RR8'), '/producer/FHIR/R4/$probe-create')).status).toBe(200);
+    expect(
+      (await probe(clinicalHeaders(providerToken, 'RR8'), '/producer/FHIR/R4/$probe-create')).status,
+    ).toBe(200);
   });
 
   it('R18: a down-scoped token cannot do more than its scope', async () => {
@@ -258,7 +285,10 @@ describe('several instances on one PostgreSQL database', () => {
       const b = await startTestRegistry(await openStore({ databaseUrl: database.url }), { modules });
       try {
         const token = await a.token('demo-consumer');
-        expect((await b.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(token, 'RWY') })).status).toBe(
+        expect(
+          (await b.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(token, 'RWY') }))
+            .status,
+        ).toBe(
           401, // b has another public URL, so a's tokens are not for b (audience)
         );
         // Same public URL for both, as behind one load balancer:
@@ -268,9 +298,15 @@ describe('several instances on one PostgreSQL database', () => {
           env: { NIR_PUBLIC_URL: shared },
         });
         try {
-          expect((await c.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(token, 'RWY') })).status).toBe(200);
+          expect(
+            (await c.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(token, 'RWY') }))
+              .status,
+          ).toBe(200);
           await a.registry.catalogue.setOrganisationStatus('RWY', 'suspended', 'test');
-          expect((await c.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(token, 'RWY') })).status).toBe(403);
+          expect(
+            (await c.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(token, 'RWY') }))
+              .status,
+          ).toBe(403);
           await a.registry.catalogue.setOrganisationStatus('RWY', 'active', 'test');
           const assertion = await a.assertion('demo-consumer');
           const form = {
@@ -288,7 +324,10 @@ describe('several instances on one PostgreSQL database', () => {
           const newKid = await a.registry.keys.rotate();
           const fresh = await a.token('demo-consumer');
           expect(JSON.parse(Buffer.from(fresh.split('.')[0] ?? '', 'base64url').toString()).kid).toBe(newKid);
-          expect((await c.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(fresh, 'RWY') })).status).toBe(200);
+          expect(
+            (await c.fetch('/consumer/FHIR/R4/$probe-search', { headers: clinicalHeaders(fresh, 'RWY') }))
+              .status,
+          ).toBe(200);
         } finally {
           await c.close();
         }

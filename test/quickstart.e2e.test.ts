@@ -109,7 +109,10 @@ describe('quick start on the embedded database', () => {
       // The replayed assertion is refused after the restart: the jti was kept in the database.
       expect((await tokenRequest(second.url, assertion)).status).toBe(401);
       // The administrator's change survived, and the demo seed did not undo it.
-      const provider = await tokenRequest(second.url, await demoAssertion(second.url, 'demo-provider-b', 'RAE'));
+      const provider = await tokenRequest(
+        second.url,
+        await demoAssertion(second.url, 'demo-provider-b', 'RAE'),
+      );
       expect(provider.status).toBe(403);
       expect(second.output()).not.toContain('was seeded');
     } finally {
@@ -121,18 +124,25 @@ describe('quick start on the embedded database', () => {
 
 describe('start on PostgreSQL', () => {
   const postgres = backends.find((b) => b.name === 'postgres');
-  it.runIf(postgres)('migrates, is not in demo mode, and refuses the demo keys', async () => {
-    const database = await postgres?.freshDatabaseUrl?.();
-    if (!database) throw new Error('no database');
-    let running: Running | undefined;
-    try {
-      running = await startMain({ DATABASE_URL: database.url });
-      const refused = await tokenRequest(running.url, await demoAssertion(running.url, 'demo-consumer', 'RWY'));
-      expect(refused.status).toBe(401);
-      expect((await fetch(`${running.url}/_status`)).status).toBe(200);
-    } finally {
-      if (running) await stopMain(running);
-      await database.drop();
-    }
-  }, 120_000);
+  it.runIf(postgres)(
+    'migrates, is not in demo mode, and refuses the demo keys',
+    async () => {
+      const database = await postgres?.freshDatabaseUrl?.();
+      if (!database) throw new Error('no database');
+      let running: Running | undefined;
+      try {
+        running = await startMain({ DATABASE_URL: database.url });
+        const refused = await tokenRequest(
+          running.url,
+          await demoAssertion(running.url, 'demo-consumer', 'RWY'),
+        );
+        expect(refused.status).toBe(401);
+        expect((await fetch(`${running.url}/_status`)).status).toBe(200);
+      } finally {
+        if (running) await stopMain(running);
+        await database.drop();
+      }
+    },
+    120_000,
+  );
 });

@@ -7,7 +7,13 @@ import path from 'node:path';
 import { testBackends } from '@nir/store/testing';
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DIR, demoPrivateKey, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
+import {
+  DEMO_DIR,
+  demoPrivateKey,
+  errorCode,
+  startTestRegistry,
+  type TestRegistry,
+} from './support/harness.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const backends = await testBackends();
@@ -41,7 +47,14 @@ describe.each(backends)('token endpoint on $name', (backend) => {
   ): Promise<string> {
     const jwk = await demoPrivateKey(clientId);
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ iss: clientId, sub: clientId, aud: t.tokenUrl, jti: randomUUID(), exp: now + 120, ...claims })
+    return new SignJWT({
+      iss: clientId,
+      sub: clientId,
+      aud: t.tokenUrl,
+      jti: randomUUID(),
+      exp: now + 120,
+      ...claims,
+    })
       .setProtectedHeader({ alg: jwk.alg as string, kid: jwk.kid as string, typ: 'JWT', ...header })
       .sign(await importJWK(jwk, jwk.alg));
   }
@@ -71,10 +84,14 @@ describe.each(backends)('token endpoint on $name', (backend) => {
     expect(typeof body.scope).toBe('string');
     // The token verifies against the registry's published JWKS.
     const jwks = (await (await t.fetch('/.well-known/jwks.json')).json()) as { keys: JWK[] };
-    const { payload, protectedHeader } = await jwtVerify(body.access_token as string, createLocalJWKSet(jwks), {
-      issuer: t.url,
-      audience: t.url,
-    });
+    const { payload, protectedHeader } = await jwtVerify(
+      body.access_token as string,
+      createLocalJWKSet(jwks),
+      {
+        issuer: t.url,
+        audience: t.url,
+      },
+    );
     expect(protectedHeader.typ).toBe('at+jwt');
     expect(payload.client_id).toBe(clientId);
     expect((payload.exp as number) - (payload.iat as number)).toBe(300);
@@ -88,12 +105,18 @@ describe.each(backends)('token endpoint on $name', (backend) => {
     expect(((await consumer.json()) as { scope: string }).scope).toBe('system/DocumentReference.rs');
     const provider = await t.requestToken(form(await t.assertion('demo-provider-a')));
     expect(((await provider.json()) as { scope: string }).scope).toBe('system/DocumentReference.cruds');
-    const down = await t.requestToken(form(await t.assertion('demo-provider-a'), { scope: 'system/DocumentReference.rs' }));
+    const down = await t.requestToken(
+      form(await t.assertion('demo-provider-a'), { scope: 'system/DocumentReference.rs' }),
+    );
     expect(((await down.json()) as { scope: string }).scope).toBe('system/DocumentReference.rs');
-    const tooMuch = await t.requestToken(form(await t.assertion('demo-consumer'), { scope: 'system/DocumentReference.c' }));
+    const tooMuch = await t.requestToken(
+      form(await t.assertion('demo-consumer'), { scope: 'system/DocumentReference.c' }),
+    );
     expect(tooMuch.status).toBe(400);
     expect(((await tooMuch.json()) as { error: string }).error).toBe('invalid_scope');
-    const admin = await t.requestToken(form(await t.assertion('demo-consumer'), { scope: 'admin/catalogue' }));
+    const admin = await t.requestToken(
+      form(await t.assertion('demo-consumer'), { scope: 'admin/catalogue' }),
+    );
     expect(admin.status).toBe(400);
   });
 
@@ -101,7 +124,13 @@ describe.each(backends)('token endpoint on $name', (backend) => {
     const now = Math.floor(Date.now() / 1000);
     const header = base64url(JSON.stringify({ alg: 'none', kid: 'demo-consumer-1', typ: 'JWT' }));
     const claims = base64url(
-      JSON.stringify({ iss: 'demo-consumer', sub: 'demo-consumer', aud: t.tokenUrl, jti: randomUUID(), exp: now + 60 }),
+      JSON.stringify({
+        iss: 'demo-consumer',
+        sub: 'demo-consumer',
+        aud: t.tokenUrl,
+        jti: randomUUID(),
+        exp: now + 60,
+      }),
     );
     await expectInvalidClient(`${header}.${claims}.`);
   });
@@ -232,7 +261,10 @@ describe.each(backends)('token endpoint on $name', (backend) => {
     expect(((await wrongGrant.json()) as { error: string }).error).toBe('unsupported_grant_type');
     const wrongType = await t.requestToken({ ...form(assertion), client_assertion_type: 'basic' });
     expect(((await wrongType.json()) as { error: string }).error).toBe('invalid_request');
-    const missing = await t.requestToken({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER });
+    const missing = await t.requestToken({
+      grant_type: 'client_credentials',
+      client_assertion_type: JWT_BEARER,
+    });
     expect(((await missing.json()) as { error: string }).error).toBe('invalid_request');
     const json = await fetch(t.tokenUrl, {
       method: 'POST',
@@ -243,7 +275,10 @@ describe.each(backends)('token endpoint on $name', (backend) => {
   });
 
   it('publishes SMART discovery with the token endpoint and algorithms', async () => {
-    const config = (await (await t.fetch('/.well-known/smart-configuration')).json()) as Record<string, unknown>;
+    const config = (await (await t.fetch('/.well-known/smart-configuration')).json()) as Record<
+      string,
+      unknown
+    >;
     expect(config.token_endpoint).toBe(t.tokenUrl);
     expect(config.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS384', 'ES384', 'RS512']);
     const perBase = await t.fetch('/consumer/FHIR/R4/.well-known/smart-configuration');
@@ -283,10 +318,7 @@ describe.each(backends)('demo keys outside demo mode on $name', (backend) => {
       'test',
     );
     const store = t.registry.store;
-    const off = await startTestRegistry(
-      { ...store, close: async () => undefined },
-      { demoMode: false },
-    );
+    const off = await startTestRegistry({ ...store, close: async () => undefined }, { demoMode: false });
     try {
       const demo = await off.requestToken({
         grant_type: 'client_credentials',

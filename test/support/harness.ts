@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { IuaClaims } from '@nir/core';
 import { createClientAssertion, demoUserClaims } from '@nir/cli';
+import type { IuaClaims } from '@nir/core';
 import { type ApiModule, createRegistry, type FhirApi, type Registry, readConfig } from '@nir/server';
 import type { Store } from '@nir/store';
 import type { JWK } from 'jose';
@@ -31,7 +31,9 @@ export async function freePort(): Promise<number> {
 
 /** Reads a demo client's private key. */
 export async function demoPrivateKey(clientId: string): Promise<JWK> {
-  return JSON.parse(await readFile(path.join(DEMO_DIR, 'keys', `${clientId}.private.jwk.json`), 'utf8')) as JWK;
+  return JSON.parse(
+    await readFile(path.join(DEMO_DIR, 'keys', `${clientId}.private.jwk.json`), 'utf8'),
+  ) as JWK;
 }
 
 /** The demo organisation each demo client acts for. */
@@ -53,7 +55,10 @@ export interface TestRegistry {
   /** Gets an access token for a demo client (throws unless 200). */
   token(clientId: string, options?: { iua?: IuaClaims; scope?: string }): Promise<string>;
   /** Makes an assertion for a demo client. */
-  assertion(clientId: string, options?: { iua?: IuaClaims; lifetimeSeconds?: number; jti?: string }): Promise<string>;
+  assertion(
+    clientId: string,
+    options?: { iua?: IuaClaims; lifetimeSeconds?: number; jti?: string },
+  ): Promise<string>;
   /** Fetches a path of the registry. */
   fetch(pathname: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
@@ -67,7 +72,10 @@ export interface TestRegistryOptions {
 }
 
 /** Starts a registry over `store` (closed with the registry). */
-export async function startTestRegistry(store: Store, options: TestRegistryOptions = {}): Promise<TestRegistry> {
+export async function startTestRegistry(
+  store: Store,
+  options: TestRegistryOptions = {},
+): Promise<TestRegistry> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const config = readConfig({
@@ -123,7 +131,11 @@ export async function startTestRegistry(store: Store, options: TestRegistryOptio
 }
 
 /** The headers of a clinical request. */
-export function clinicalHeaders(token: string, ods: string, requestId: string = crypto.randomUUID()): Record<string, string> {
+export function clinicalHeaders(
+  token: string,
+  ods: string,
+  requestId: string = crypto.randomUUID(),
+): Record<string, string> {
   return {
     authorization: `Bearer ${token}`,
     'x-request-id': requestId,

@@ -11,7 +11,12 @@ export function probeModule(role: Role, interactions: Interaction[], clinical = 
     for (const interaction of interactions) {
       router.get(`/$probe-${interaction}`, guard({ role, interaction, clinical }), (_req, res) => {
         const principal = res.locals.principal as Principal;
-        res.json({ clientId: principal.clientId, odsCode: principal.odsCode, user: principal.endUser, interaction });
+        res.json({
+          clientId: principal.clientId,
+          odsCode: principal.odsCode,
+          user: principal.endUser,
+          interaction,
+        });
       });
     }
     router.get('/$boom', () => {

@@ -56,26 +56,37 @@ function noPermission(odsCode: string) {
  */
 export function authoriseRequest(request: AccessRequest): Grant {
   const { client, odsCode, organisation, grant, endUser } = request;
-  if (!client || client.status !== 'active') {
+  if (client?.status !== 'active') {
     throw refuse('ACCESS_DENIED', 'The access token is missing, invalid or expired');
   }
-  if (!client.organisations.includes(odsCode) || !client.roles.includes(request.role)) throw noPermission(odsCode);
+  if (!client.organisations.includes(odsCode) || !client.roles.includes(request.role))
+    throw noPermission(odsCode);
   if (endUser?.organisation !== undefined && endUser.organisation !== odsCode) {
-    throw refuse('ACCESS DENIED', 'The end user organisation in the access token does not match NHSD-End-User-Organisation-ODS');
+    throw refuse(
+      'ACCESS DENIED',
+      'The end user organisation in the access token does not match NHSD-End-User-Organisation-ODS',
+    );
   }
-  if (!organisation || organisation.status !== 'active') {
+  if (organisation?.status !== 'active') {
     throw refuse('ACCESS DENIED', `Organisation '${odsCode}' is not active in the Controller Catalogue`);
   }
   if (!endUser) {
     throw refuse('ACCESS DENIED', 'The access token does not identify the end user and their role');
   }
   if (request.clinical && !isDirectCareOnly(endUser.purposeOfUse)) {
-    throw refuse('ACCESS DENIED', 'Access is for direct care only: purpose of use must be TREAT, ETREAT, ERTREAT or COC');
+    throw refuse(
+      'ACCESS DENIED',
+      'Access is for direct care only: purpose of use must be TREAT, ETREAT, ERTREAT or COC',
+    );
   }
   if (!grant || grant.role !== request.role || !grant.interactions.includes(request.interaction)) {
     throw noPermission(odsCode);
   }
-  if (request.role !== 'audit' && grant.pointerTypes.length === 0 && !grant.accessControls.includes('ALLOW_ALL_TYPES')) {
+  if (
+    request.role !== 'audit' &&
+    grant.pointerTypes.length === 0 &&
+    !grant.accessControls.includes('ALLOW_ALL_TYPES')
+  ) {
     throw noPermission(odsCode);
   }
   const [resourceType, permission] = INTERACTION_SCOPE[request.interaction];

@@ -60,7 +60,10 @@ class Problems {
 
 function asObject(body: unknown): Body {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new OperationOutcomeError({ code: 'BAD_REQUEST', diagnostics: 'Request body must be a JSON object' });
+    throw new OperationOutcomeError({
+      code: 'BAD_REQUEST',
+      diagnostics: 'Request body must be a JSON object',
+    });
   }
   return body as Body;
 }
@@ -103,7 +106,8 @@ function stringList(body: Body, key: string, problems: Problems, check: (v: stri
     return [];
   }
   value.forEach((item, i) => {
-    if (typeof item !== 'string' || !check(item)) problems.add(`${key}[${i}]`, `${key}[${i}]: Value is not valid`);
+    if (typeof item !== 'string' || !check(item))
+      problems.add(`${key}[${i}]`, `${key}[${i}]: Value is not valid`);
   });
   return value.filter((v): v is string => typeof v === 'string');
 }
@@ -114,7 +118,8 @@ export function parseOrganisationInput(raw: unknown): OrganisationInput {
   const problems = new Problems();
   rejectUnknown(body, ['odsCode', 'name', 'status'], problems);
   const odsCode = text(body, 'odsCode', problems);
-  if (odsCode && !isOdsCodeShape(odsCode)) problems.add('odsCode', 'odsCode: must be 3–9 upper-case letters or digits');
+  if (odsCode && !isOdsCodeShape(odsCode))
+    problems.add('odsCode', 'odsCode: must be 3–9 upper-case letters or digits');
   const name = text(body, 'name', problems);
   const status = oneOf(body, 'status', ORGANISATION_STATUSES, problems, 'active');
   problems.throwIfAny();
@@ -159,7 +164,9 @@ export function parseClientInput(raw: unknown): ClientInput {
     });
   }
   const organisations = stringList(body, 'organisations', problems, isOdsCodeShape);
-  const roles = stringList(body, 'roles', problems, (v) => (ROLES as readonly string[]).includes(v)) as Role[];
+  const roles = stringList(body, 'roles', problems, (v) =>
+    (ROLES as readonly string[]).includes(v),
+  ) as Role[];
   const admin = body.admin ?? false;
   if (typeof admin !== 'boolean') problems.add('admin', 'admin: Input should be a boolean');
   problems.throwIfAny();
@@ -182,7 +189,8 @@ export function parseGrantInput(raw: unknown): GrantInput {
   const problems = new Problems();
   rejectUnknown(body, ['odsCode', 'role', 'pointerTypes', 'interactions', 'accessControls'], problems);
   const odsCode = text(body, 'odsCode', problems);
-  if (odsCode && !isOdsCodeShape(odsCode)) problems.add('odsCode', 'odsCode: must be 3–9 upper-case letters or digits');
+  if (odsCode && !isOdsCodeShape(odsCode))
+    problems.add('odsCode', 'odsCode: must be 3–9 upper-case letters or digits');
   const role = oneOf(body, 'role', ROLES, problems);
   const pointerTypes = stringList(body, 'pointerTypes', problems, (v) => TYPE_PATTERN.test(v));
   const interactions = stringList(body, 'interactions', problems, (v) =>
@@ -190,7 +198,10 @@ export function parseGrantInput(raw: unknown): GrantInput {
   ) as Interaction[];
   for (const [i, interaction] of interactions.entries()) {
     if (!ROLE_INTERACTIONS[role].includes(interaction)) {
-      problems.add(`interactions[${i}]`, `interactions[${i}]: '${interaction}' is not an interaction of the ${role} role`);
+      problems.add(
+        `interactions[${i}]`,
+        `interactions[${i}]: '${interaction}' is not an interaction of the ${role} role`,
+      );
     }
   }
   const accessControls = stringList(body, 'accessControls', problems, (v) =>

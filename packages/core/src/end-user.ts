@@ -75,7 +75,11 @@ export function readIuaClaims(raw: unknown): IuaClaims {
 /** The end user named by the claims, or undefined when identity or role is missing. */
 export function endUserFromClaims(claims: IuaClaims): EndUser | undefined {
   if (!claims.subject_id || !claims.subject_role || claims.subject_role.length === 0) return undefined;
-  const user: EndUser = { id: claims.subject_id, role: claims.subject_role, purposeOfUse: claims.purpose_of_use ?? [] };
+  const user: EndUser = {
+    id: claims.subject_id,
+    role: claims.subject_role,
+    purposeOfUse: claims.purpose_of_use ?? [],
+  };
   if (claims.subject_name) user.name = claims.subject_name;
   if (claims.subject_organization_id) user.organisation = claims.subject_organization_id;
   return user;

@@ -12,8 +12,16 @@ export const NRL_RESPONSE_SYSTEM = 'https://fhir.nhs.uk/ValueSet/NRL-ResponseCod
 
 /** Every error code the registry returns, with its display, HTTP status and FHIR issue type. */
 export const ERROR_CODES = {
-  'ACCESS DENIED': { display: 'Access has been denied to process this request', status: 403, issue: 'forbidden' },
-  ACCESS_DENIED: { display: 'Access has been denied to process this request', status: 401, issue: 'forbidden' },
+  'ACCESS DENIED': {
+    display: 'Access has been denied to process this request',
+    status: 403,
+    issue: 'forbidden',
+  },
+  ACCESS_DENIED: {
+    display: 'Access has been denied to process this request',
+    status: 401,
+    issue: 'forbidden',
+  },
   AUTHOR_CREDENTIALS_ERROR: { display: 'Author credentials error', status: 403, issue: 'forbidden' },
   BAD_REQUEST: { display: 'Bad request', status: 400, issue: 'invalid' },
   DUPLICATE_REJECTED: {
@@ -42,7 +50,10 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { display: 'Payload too large', status: 413, issue: 'too-costly' },
   CONFLICT: { display: 'Conflict', status: 409, issue: 'conflict' },
   SERVICE_UNAVAILABLE: { display: 'Service unavailable', status: 503, issue: 'transient' },
-} as const satisfies Record<string, { display: string; status: number; issue: OperationOutcomeIssue['code'] }>;
+} as const satisfies Record<
+  string,
+  { display: string; status: number; issue: OperationOutcomeIssue['code'] }
+>;
 
 /** A stable registry error code. */
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -102,7 +113,11 @@ export function operationOutcome(issues: readonly IssueSpec[]): OperationOutcome
 }
 
 /** Shorthand for a single-issue refusal. */
-export function refuse(code: ErrorCode, diagnostics?: string, expression?: string | string[]): OperationOutcomeError {
+export function refuse(
+  code: ErrorCode,
+  diagnostics?: string,
+  expression?: string | string[],
+): OperationOutcomeError {
   const spec: IssueSpec = { code };
   if (diagnostics !== undefined) spec.diagnostics = diagnostics;
   if (expression !== undefined) spec.expression = expression;

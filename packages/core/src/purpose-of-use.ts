@@ -24,6 +24,7 @@ export interface Coding {
 export function isDirectCareOnly(purposes: readonly Coding[] | undefined): boolean {
   if (!purposes || purposes.length === 0) return false;
   return purposes.every(
-    (p) => p.system === ACT_REASON_SYSTEM && (DIRECT_CARE_PURPOSES as readonly string[]).includes(p.code ?? ''),
+    (p) =>
+      p.system === ACT_REASON_SYSTEM && (DIRECT_CARE_PURPOSES as readonly string[]).includes(p.code ?? ''),
   );
 }

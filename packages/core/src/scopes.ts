@@ -23,7 +23,11 @@ const V1_PERMS: Record<string, string> = { read: 'rs', write: 'cud', '*': 'cruds
  * True when one of `granted` (space-separated scope strings, v2 or v1 syntax) permits
  * `permission` on `resourceType` at system level.
  */
-export function scopePermits(granted: readonly string[], resourceType: string, permission: ScopePermission): boolean {
+export function scopePermits(
+  granted: readonly string[],
+  resourceType: string,
+  permission: ScopePermission,
+): boolean {
   return granted.some((scope) => {
     const match = /^system\/([A-Za-z*]+)\.([a-z*]+)$/.exec(scope);
     if (!match) return false;

@@ -63,9 +63,18 @@ export async function createApp(deps: AppDeps): Promise<Express> {
 
   const status = statusRoute(deps.ping);
   const smart = smartConfiguration(deps.publicUrl);
-  app.route('/_status').get(status).all(methodNotAllowed(['GET']));
-  app.route('/.well-known/smart-configuration').get(smart).all(methodNotAllowed(['GET']));
-  app.route('/.well-known/jwks.json').get(jwksRoute(deps.keys)).all(methodNotAllowed(['GET']));
+  app
+    .route('/_status')
+    .get(status)
+    .all(methodNotAllowed(['GET']));
+  app
+    .route('/.well-known/smart-configuration')
+    .get(smart)
+    .all(methodNotAllowed(['GET']));
+  app
+    .route('/.well-known/jwks.json')
+    .get(jwksRoute(deps.keys))
+    .all(methodNotAllowed(['GET']));
   app
     .route('/oauth2/token')
     .post(...tokenEndpoint({ ...deps, tokenUrl }))
@@ -81,9 +90,18 @@ export async function createApp(deps: AppDeps): Promise<Express> {
       `${deps.publicUrl}${base}`,
       tokenUrl,
     );
-    router.route('/metadata').get(metadataRoute(statement)).all(methodNotAllowed(['GET']));
-    router.route('/_status').get(status).all(methodNotAllowed(['GET']));
-    router.route('/.well-known/smart-configuration').get(smart).all(methodNotAllowed(['GET']));
+    router
+      .route('/metadata')
+      .get(metadataRoute(statement))
+      .all(methodNotAllowed(['GET']));
+    router
+      .route('/_status')
+      .get(status)
+      .all(methodNotAllowed(['GET']));
+    router
+      .route('/.well-known/smart-configuration')
+      .get(smart)
+      .all(methodNotAllowed(['GET']));
     for (const module of deps.modules?.[api] ?? []) {
       module({ router, guard: (spec) => guard(deps, spec), bodyLimitBytes: deps.bodyLimitBytes });
     }

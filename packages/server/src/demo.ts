@@ -5,7 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseClientInput, parseGrantInput, parseOrganisationInput, type PublicJwk } from '@nir/core';
+import { type PublicJwk, parseClientInput, parseGrantInput, parseOrganisationInput } from '@nir/core';
 import type { CatalogueRepository } from '@nir/store';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 
@@ -23,7 +23,9 @@ interface DemoCatalogue {
 
 /** Reads a demo client's public key. */
 export async function readDemoPublicKey(demoDir: string, clientId: string): Promise<PublicJwk> {
-  return JSON.parse(await readFile(path.join(demoDir, 'keys', `${clientId}.public.jwk.json`), 'utf8')) as PublicJwk;
+  return JSON.parse(
+    await readFile(path.join(demoDir, 'keys', `${clientId}.public.jwk.json`), 'utf8'),
+  ) as PublicJwk;
 }
 
 /** JWK thumbprints of every demo public key: these keys are refused outside demo mode. */
@@ -41,7 +43,10 @@ export async function demoKeyThumbprints(demoDir: string = DEFAULT_DEMO_DIR): Pr
  * Seeds the demo catalogue when the catalogue is empty. Returns false (and changes nothing)
  * when any organisation exists, so a restart never undoes an administrator's change.
  */
-export async function seedDemoCatalogue(catalogue: CatalogueRepository, demoDir: string = DEFAULT_DEMO_DIR): Promise<boolean> {
+export async function seedDemoCatalogue(
+  catalogue: CatalogueRepository,
+  demoDir: string = DEFAULT_DEMO_DIR,
+): Promise<boolean> {
   if ((await catalogue.listOrganisations()).length > 0) return false;
   const demo = JSON.parse(await readFile(path.join(demoDir, 'catalogue.json'), 'utf8')) as DemoCatalogue;
   for (const organisation of demo.organisations) {

@@ -2,8 +2,9 @@
  * Structured logs (pino): one line per request with request id, client, organisation, status
  * and duration. Tokens and assertions never reach the log.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { safeId } from './http/request-ids.ts';
@@ -21,7 +22,8 @@ export function createLogger(level: string): Logger {
 export function requestLogger(logger: Logger) {
   return pinoHttp({
     logger,
-    genReqId: (req: IncomingMessage) => safeId(req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+    genReqId: (req: IncomingMessage) =>
+      safeId(req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
     customProps: (_req: IncomingMessage, res: ServerResponse) => {
       const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals ?? {};
       const principal = locals.principal as { clientId?: string; odsCode?: string } | undefined;
@@ -37,7 +39,8 @@ export function requestLogger(logger: Logger) {
       req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    customSuccessMessage: (req, res, responseTime) => `${req.method} ${res.statusCode} ${Math.round(responseTime)}ms`,
+    customSuccessMessage: (req, res, responseTime) =>
+      `${req.method} ${res.statusCode} ${Math.round(responseTime)}ms`,
     customErrorMessage: (req, res) => `${req.method} ${res.statusCode} failed`,
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
   });

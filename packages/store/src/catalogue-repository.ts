@@ -8,8 +8,8 @@ import {
   type CatalogueChange,
   type CatalogueEntity,
   type ClientInput,
-  type ClientSystem,
   type ClientStatus,
+  type ClientSystem,
   type Grant,
   type GrantInput,
   type Interaction,
@@ -167,7 +167,11 @@ export class CatalogueRepository {
   }
 
   async getOrganisation(odsCode: string): Promise<Organisation | undefined> {
-    const row = await this.#db.selectFrom('organisation').selectAll().where('ods_code', '=', odsCode).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('organisation')
+      .selectAll()
+      .where('ods_code', '=', odsCode)
+      .executeTakeFirst();
     return row && toOrganisation(row);
   }
 
@@ -208,7 +212,11 @@ export class CatalogueRepository {
   }
 
   /** Changes an organisation's status (suspend, terminate, reactivate): effective on its next request (R6). */
-  async setOrganisationStatus(odsCode: string, status: OrganisationStatus, actor: string): Promise<Organisation> {
+  async setOrganisationStatus(
+    odsCode: string,
+    status: OrganisationStatus,
+    actor: string,
+  ): Promise<Organisation> {
     const current = await this.getOrganisation(odsCode);
     if (!current) throw refuse('NO_RECORD_FOUND', `Organisation '${odsCode}' is not in the catalogue`);
     const { record } = await this.putOrganisation({ odsCode, name: current.name, status }, actor);
@@ -230,7 +238,11 @@ export class CatalogueRepository {
   }
 
   /** Creates or replaces a client system; every organisation it acts for must be in the catalogue. */
-  async putClient(input: ClientInput, actor: string, options: { demo?: boolean } = {}): Promise<WriteResult<ClientSystem>> {
+  async putClient(
+    input: ClientInput,
+    actor: string,
+    options: { demo?: boolean } = {},
+  ): Promise<WriteResult<ClientSystem>> {
     return conflictOnRace(() =>
       this.#db.transaction().execute(async (trx) => {
         await this.#requireOrganisations(trx, input.organisations);
@@ -369,7 +381,11 @@ export class CatalogueRepository {
 
   async #requireOrganisations(trx: Trx, odsCodes: string[]): Promise<void> {
     if (odsCodes.length === 0) return;
-    const found = await trx.selectFrom('organisation').select('ods_code').where('ods_code', 'in', odsCodes).execute();
+    const found = await trx
+      .selectFrom('organisation')
+      .select('ods_code')
+      .where('ods_code', 'in', odsCodes)
+      .execute();
     const known = new Set(found.map((r) => r.ods_code));
     const missing = odsCodes.filter((c) => !known.has(c));
     if (missing.length > 0) {

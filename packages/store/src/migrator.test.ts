@@ -30,11 +30,16 @@ describe.each(backends)('migrations on $name', (backend) => {
     );
     const target =
       backend.name === 'pglite'
-        ? { config: { dataDir: await mkdtemp(path.join(tmpdir(), 'nir-pglite-')) }, drop: async () => undefined }
+        ? {
+            config: { dataDir: await mkdtemp(path.join(tmpdir(), 'nir-pglite-')) },
+            drop: async () => undefined,
+          }
         : await backend.freshDatabaseUrl?.().then((d) => ({ config: { databaseUrl: d.url }, drop: d.drop }));
     if (!target) throw new Error('backend gives a fresh database');
     try {
-      await expect(openStore({ ...target.config, migrationsDir: dir })).rejects.toThrow(/0002_bad.sql failed/);
+      await expect(openStore({ ...target.config, migrationsDir: dir })).rejects.toThrow(
+        /0002_bad.sql failed/,
+      );
       const after = await openStore({ ...target.config, migrate: false });
       const tables = await sql<{ table_name: string }>`
         SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(

@@ -54,8 +54,14 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.poolSize ?? 4 });
     pool.on('error', config.onPoolError ?? (() => undefined));
     try {
-      const migrations = shouldMigrate ? await withPgSession(pool, (s) => migrate(s, migrationsDir)) : NO_MIGRATIONS;
-      return makeStore(new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }), 'postgres', migrations);
+      const migrations = shouldMigrate
+        ? await withPgSession(pool, (s) => migrate(s, migrationsDir))
+        : NO_MIGRATIONS;
+      return makeStore(
+        new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
+        'postgres',
+        migrations,
+      );
     } catch (error) {
       await pool.end();
       throw error;
@@ -78,7 +84,11 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       query: async <Row>(text: string, params?: unknown[]) => (await pglite.query<Row>(text, params)).rows,
     };
     const migrations = shouldMigrate ? await migrate(session, migrationsDir) : NO_MIGRATIONS;
-    const store = makeStore(new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }) }), 'pglite', migrations);
+    const store = makeStore(
+      new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }) }),
+      'pglite',
+      migrations,
+    );
     return { ...store, close: () => store.close().finally(unlock) };
   } catch (error) {
     await pglite.close();
@@ -102,7 +112,11 @@ async function withPgSession<T>(pool: pg.Pool, work: (session: ScriptSession) =>
   }
 }
 
-function makeStore(db: Kysely<DatabaseSchema>, backend: Store['backend'], migrations: MigrationReport): Store {
+function makeStore(
+  db: Kysely<DatabaseSchema>,
+  backend: Store['backend'],
+  migrations: MigrationReport,
+): Store {
   return {
     db,
     backend,

@@ -3,7 +3,7 @@
  * Services: a reused jti is refused). Kept in the database so that a replay is refused after a
  * restart and on every other server instance.
  */
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DatabaseSchema } from './schema.ts';
 
 /** Single-use claim of assertion ids. */

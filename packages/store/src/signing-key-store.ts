@@ -6,7 +6,7 @@
  * The private key lives in the database so that every instance signs with the same key.
  * A production deployment would hold it in an HSM or KMS instead; see docs/ARCHITECTURE.md.
  */
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DatabaseSchema } from './schema.ts';
 import { isoTimestamp } from './schema.ts';
 
@@ -63,10 +63,18 @@ export class SigningKeyStore {
     return this.#db.transaction().execute(async (trx) => {
       // Serialise rotations across instances.
       await sql`SELECT pg_advisory_xact_lock(727272002)`.execute(trx);
-      const active = await trx.selectFrom('signing_key').select('kid').where('retired_at', 'is', null).executeTakeFirst();
+      const active = await trx
+        .selectFrom('signing_key')
+        .select('kid')
+        .where('retired_at', 'is', null)
+        .executeTakeFirst();
       if (active && options.onlyIfNone) return false;
       if (active) {
-        await trx.updateTable('signing_key').set({ retired_at: new Date() }).where('kid', '=', active.kid).execute();
+        await trx
+          .updateTable('signing_key')
+          .set({ retired_at: new Date() })
+          .where('kid', '=', active.kid)
+          .execute();
       }
       await trx
         .insertInto('signing_key')

@@ -5,7 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SigningKeyStore } from '@nir/store';
-import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, type JWSHeaderParameters } from 'jose';
+import {
+  type CryptoKey,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+  type JWSHeaderParameters,
+} from 'jose';
 
 /** The algorithm of the registry's own tokens. */
 export const REGISTRY_TOKEN_ALG = 'ES256';
@@ -27,7 +34,12 @@ export interface KeyRingOptions {
 }
 
 /** Creates a new ES256 key pair as JWKs, ready for {@link SigningKeyStore.activate}. */
-export async function generateSigningKey(): Promise<{ kid: string; alg: string; publicJwk: JWK; privateJwk: JWK }> {
+export async function generateSigningKey(): Promise<{
+  kid: string;
+  alg: string;
+  publicJwk: JWK;
+  privateJwk: JWK;
+}> {
   const { publicKey, privateKey } = await generateKeyPair(REGISTRY_TOKEN_ALG, { extractable: true });
   const kid = `nir-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: REGISTRY_TOKEN_ALG, use: 'sig' };

@@ -10,10 +10,10 @@
 import { entitledScopes, mediateScopes, parseScope, type Role } from '@nir/core';
 import type { CatalogueRepository } from '@nir/store';
 import express, { type Request, type RequestHandler, type Response } from 'express';
+import { FHIR_JSON } from '../http/respond.ts';
 import type { AccessTokens } from './access-token.ts';
 import { type AssertionVerifierDeps, verifyClientAssertion } from './client-assertion.ts';
 import { TokenRequestError } from './token-errors.ts';
-import { FHIR_JSON } from '../http/respond.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -35,7 +35,10 @@ function sendTokenError(req: Request, res: Response, error: TokenRequestError): 
   if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer error="invalid_client"');
   if (req.accepts(['application/json', 'application/fhir+json']) === 'application/fhir+json') {
     res.locals.outcome = error.toOperationOutcomeError();
-    res.status(error.status).type(FHIR_JSON).send(JSON.stringify(error.toOperationOutcomeError().toOperationOutcome()));
+    res
+      .status(error.status)
+      .type(FHIR_JSON)
+      .send(JSON.stringify(error.toOperationOutcomeError().toOperationOutcome()));
     return;
   }
   res.status(error.status).json(error.toOAuth());
@@ -63,7 +66,10 @@ async function issueToken(body: Record<string, unknown>, deps: TokenEndpointDeps
   // The organisations this token may speak for: the one the end user acts for, or all the client's.
   const userOrg = iua.subject_organization_id;
   if (userOrg !== undefined && !client.organisations.includes(userOrg)) {
-    throw new TokenRequestError('unauthorized_client', 'The client is not registered to act for that organisation');
+    throw new TokenRequestError(
+      'unauthorized_client',
+      'The client is not registered to act for that organisation',
+    );
   }
   const organisations = userOrg !== undefined ? [userOrg] : client.organisations;
   const active: string[] = [];
@@ -100,7 +106,10 @@ export function tokenEndpoint(deps: TokenEndpointDeps): RequestHandler[] {
   const handler: RequestHandler = async (req, res, next) => {
     try {
       if (!req.is('application/x-www-form-urlencoded')) {
-        throw new TokenRequestError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
+        throw new TokenRequestError(
+          'invalid_request',
+          'Content-Type must be application/x-www-form-urlencoded',
+        );
       }
       const response = await issueToken((req.body ?? {}) as Record<string, unknown>, deps);
       noStore(res);

@@ -42,7 +42,11 @@ export function negotiateFhirJson(req: Request, _res: Response, next: NextFuncti
   const format = typeof req.query._format === 'string' ? req.query._format : undefined;
   if (format !== undefined) {
     const base = format.split(';')[0]?.trim().toLowerCase() ?? '';
-    next(FORMAT_ALIASES.includes(base) ? undefined : refuse('NOT_ACCEPTABLE', 'Only JSON is supported: _format must be json', '_format'));
+    next(
+      FORMAT_ALIASES.includes(base)
+        ? undefined
+        : refuse('NOT_ACCEPTABLE', 'Only JSON is supported: _format must be json', '_format'),
+    );
     return;
   }
   if (!req.get('accept') || req.accepts(ACCEPTABLE)) {

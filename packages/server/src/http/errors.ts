@@ -16,7 +16,10 @@ export function unknownRoute(_req: Request, res: Response): void {
 export function methodNotAllowed(allowed: string[]): RequestHandler {
   return (req, res) => {
     res.setHeader('Allow', allowed.join(', '));
-    sendOutcome(res, refuse('METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed here; use ${allowed.join(', ')}`));
+    sendOutcome(
+      res,
+      refuse('METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed here; use ${allowed.join(', ')}`),
+    );
   };
 }
 

@@ -13,10 +13,10 @@ import {
   endUserFromClaims,
   type Grant,
   type Interaction,
-  isOdsCodeShape,
   type IuaClaims,
-  refuse,
+  isOdsCodeShape,
   type Role,
+  refuse,
 } from '@nir/core';
 import type { CatalogueRepository } from '@nir/store';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -61,7 +61,11 @@ function requireRequestId(res: Response): string {
 }
 
 /** Verifies the bearer token; any failure is the same 401 (no detail that helps an attacker). */
-export async function authenticate(req: Request, res: Response, tokens: AccessTokens): Promise<AccessTokenClaims> {
+export async function authenticate(
+  req: Request,
+  res: Response,
+  tokens: AccessTokens,
+): Promise<AccessTokenClaims> {
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.get('authorization') ?? '');
   const invalid = refuse('ACCESS_DENIED', 'The access token is missing, invalid or expired');
   if (!match?.[1]) throw invalid;
@@ -80,7 +84,8 @@ function readOdsHeader(req: Request): string {
   if (ods === undefined || ods === '') {
     throw refuse('PRECONDITION_FAILED', `The ${ODS_HEADER} header is required`);
   }
-  if (!isOdsCodeShape(ods)) throw refuse('MISSING_OR_INVALID_HEADER', `The ${ODS_HEADER} header is missing or invalid`);
+  if (!isOdsCodeShape(ods))
+    throw refuse('MISSING_OR_INVALID_HEADER', `The ${ODS_HEADER} header is missing or invalid`);
   return ods;
 }
 
@@ -139,14 +144,18 @@ export function adminGuard(deps: GuardDeps): RequestHandler {
       requireRequestId(res);
       const token = await authenticate(req, res, deps.tokens);
       const client = await deps.catalogue.getClient(token.clientId);
-      if (!client || client.status !== 'active') {
+      if (client?.status !== 'active') {
         throw refuse('ACCESS_DENIED', 'The access token is missing, invalid or expired');
       }
       if (!client.admin || !token.scopes.includes(ADMIN_SCOPE)) {
         throw refuse('ACCESS DENIED', `The catalogue administration API needs the '${ADMIN_SCOPE}' scope`);
       }
       const user = token.iua.subject_id ? `/user:${token.iua.subject_id}` : '';
-      const admin: AdminPrincipal = { clientId: client.clientId, actor: `client:${client.clientId}${user}`, iua: token.iua };
+      const admin: AdminPrincipal = {
+        clientId: client.clientId,
+        actor: `client:${client.clientId}${user}`,
+        iua: token.iua,
+      };
       res.locals.admin = admin;
       next();
     } catch (error) {

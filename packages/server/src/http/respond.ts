@@ -19,5 +19,8 @@ export function sendOutcome(res: Response, error: OperationOutcomeError): void {
 
 /** The refusal for an unexpected failure: no stack, no SQL, nothing internal (R16). */
 export function internalError(): OperationOutcomeError {
-  return refuse('INTERNAL_SERVER_ERROR', 'An unexpected error occurred. Quote the X-Request-Id when reporting it.');
+  return refuse(
+    'INTERNAL_SERVER_ERROR',
+    'An unexpected error occurred. Quote the X-Request-Id when reporting it.',
+  );
 }

@@ -8,9 +8,9 @@ import {
   parseClientInput,
   parseGrantInput,
   parseOrganisationInput,
-  refuse,
   ROLES,
   type Role,
+  refuse,
 } from '@nir/core';
 import type { CatalogueRepository } from '@nir/store';
 import { type Request, type Response, Router } from 'express';
@@ -119,7 +119,11 @@ export function adminRouter(deps: AdminDeps): Router {
   router
     .route('/grants/:ods/:role')
     .get(async (req, res) => {
-      sendRecord(res, 200, (await catalogue.getGrant(param(req, 'ods'), roleParam(req))) ?? notFound('Grant'));
+      sendRecord(
+        res,
+        200,
+        (await catalogue.getGrant(param(req, 'ods'), roleParam(req))) ?? notFound('Grant'),
+      );
     })
     .put(...body, async (req, res) => {
       const withOds = withPathKey(req.body, 'odsCode', param(req, 'ods'));
@@ -141,7 +145,8 @@ export function adminRouter(deps: AdminDeps): Router {
         throw refuse('INVALID_PARAMETER', 'entity must be organisation, client or grant', 'entity');
       }
       const after = req.query.after === undefined ? undefined : Number(req.query.after);
-      if (after !== undefined && !Number.isInteger(after)) throw refuse('INVALID_PARAMETER', 'after must be an integer', 'after');
+      if (after !== undefined && !Number.isInteger(after))
+        throw refuse('INVALID_PARAMETER', 'after must be an integer', 'after');
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
         throw refuse('INVALID_PARAMETER', 'limit must be an integer from 1 to 1000', 'limit');
