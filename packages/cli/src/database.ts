@@ -15,14 +15,21 @@ export async function openCliStore(env: NodeJS.ProcessEnv = process.env): Promis
     throw new CliError(`Configuration error: ${(error as Error).message}`, 1, { cause: error });
   }
   try {
-    return await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize });
+    return await openStore({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.poolSize,
+    });
   } catch (error) {
     const message = (error as Error).message;
-    const where = config.databaseUrl ? 'the PostgreSQL database (DATABASE_URL)' : `the embedded database at ${config.dataDir}`;
+    const where = config.databaseUrl
+      ? 'the PostgreSQL database (DATABASE_URL)'
+      : `the embedded database at ${config.dataDir}`;
     if (/in use by process/.test(message)) {
       throw new CliError(
-        `${message}\nWhile the server runs, change the catalogue through its admin API (${config.publicUrl}/admin/...) ` +
-          'with a token from: pnpm nir token --client demo-admin --scope admin/catalogue',
+        `${message}\nWhile the server runs, use its admin API (/admin/organisations, /admin/clients, /admin/grants, ` +
+          '/admin/changes, /admin/signing-keys/rotate) with a token from: ' +
+          'pnpm nir token --client demo-admin --scope admin/catalogue',
         1,
         { cause: error },
       );

@@ -183,6 +183,27 @@ export function parseClientInput(raw: unknown): ClientInput {
 
 const TYPE_PATTERN = /^[^|\s]+\|[^|\s]+$/;
 
+/** The grant's interactions: each entry checked once, at its index in the request. */
+function interactionList(body: Body, role: Role, problems: Problems): Interaction[] {
+  const value = body.interactions ?? [];
+  if (!Array.isArray(value)) {
+    problems.add('interactions', 'interactions: Input should be a list of strings');
+    return [];
+  }
+  const out: Interaction[] = [];
+  value.forEach((item, i) => {
+    const at = `interactions[${i}]`;
+    if (typeof item !== 'string' || !(INTERACTIONS as readonly string[]).includes(item)) {
+      problems.add(at, `${at}: Input should be one of ${INTERACTIONS.join(', ')}`);
+    } else if (!ROLE_INTERACTIONS[role].includes(item as Interaction)) {
+      problems.add(at, `${at}: '${item}' is not an interaction of the ${role} role`);
+    } else {
+      out.push(item as Interaction);
+    }
+  });
+  return out;
+}
+
 /** Validates a grant; interactions must suit the role, pointer types must be `system|code`. */
 export function parseGrantInput(raw: unknown): GrantInput {
   const body = asObject(raw);
@@ -193,17 +214,7 @@ export function parseGrantInput(raw: unknown): GrantInput {
     problems.add('odsCode', 'odsCode: must be 3–9 upper-case letters or digits');
   const role = oneOf(body, 'role', ROLES, problems);
   const pointerTypes = stringList(body, 'pointerTypes', problems, (v) => TYPE_PATTERN.test(v));
-  const interactions = stringList(body, 'interactions', problems, (v) =>
-    (INTERACTIONS as readonly string[]).includes(v),
-  ) as Interaction[];
-  for (const [i, interaction] of interactions.entries()) {
-    if (!ROLE_INTERACTIONS[role].includes(interaction)) {
-      problems.add(
-        `interactions[${i}]`,
-        `interactions[${i}]: '${interaction}' is not an interaction of the ${role} role`,
-      );
-    }
-  }
+  const interactions = interactionList(body, role, problems);
   const accessControls = stringList(body, 'accessControls', problems, (v) =>
     (ACCESS_CONTROLS as readonly string[]).includes(v),
   ) as AccessControl[];

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { endUserFromClaims, type IuaClaims, readIuaClaims } from './end-user.ts';
 import { ACT_REASON_SYSTEM } from './purpose-of-use.ts';
 
-const ROLE = { system: 'https://fhir.nhs.uk/CodeSystem/NHSDigital-SDS-JobRoleCode', code: 'R8000', display: 'Clinical Practitioner' };
+const ROLE = {
+  system: 'https://fhir.nhs.uk/CodeSystem/NHSDigital-SDS-JobRoleCode',
+  code: 'R8000',
+  display: 'Clinical Practitioner',
+};
 const TREAT = { system: ACT_REASON_SYSTEM, code: 'TREAT' };
 
 const fullClaims = {
@@ -24,7 +28,9 @@ describe('readIuaClaims', () => {
   });
 
   it('ignores claims it does not know', () => {
-    expect(readIuaClaims({ subject_id: 'u1', home_community_id: 'x', national_provider_identifier: 'y' })).toStrictEqual({
+    expect(
+      readIuaClaims({ subject_id: 'u1', home_community_id: 'x', national_provider_identifier: 'y' }),
+    ).toStrictEqual({
       subject_id: 'u1',
     });
   });
@@ -110,7 +116,9 @@ describe('endUserFromClaims', () => {
 
   it('R7: a malformed id or role read from a token gives no end user', () => {
     expect(endUserFromClaims(readIuaClaims({ subject_id: 42, subject_role: [ROLE] }))).toBeUndefined();
-    expect(endUserFromClaims(readIuaClaims({ subject_id: 'u1', subject_role: [{ display: 'x' }] }))).toBeUndefined();
+    expect(
+      endUserFromClaims(readIuaClaims({ subject_id: 'u1', subject_role: [{ display: 'x' }] })),
+    ).toBeUndefined();
   });
 
   it('needs nothing else: purpose of use defaults to none, name and organisation are left out', () => {

@@ -167,7 +167,9 @@ describe('refuse', () => {
     const error = refuse('ACCESS DENIED', 'Your organisation does not have permission');
     expect(error).toBeInstanceOf(OperationOutcomeError);
     expect(error.status).toBe(403);
-    expect(error.issues).toStrictEqual([{ code: 'ACCESS DENIED', diagnostics: 'Your organisation does not have permission' }]);
+    expect(error.issues).toStrictEqual([
+      { code: 'ACCESS DENIED', diagnostics: 'Your organisation does not have permission' },
+    ]);
     expect(error.toOperationOutcome().issue[0]).not.toHaveProperty('expression');
   });
 
@@ -201,7 +203,9 @@ describe('isOperationOutcomeError', () => {
 describe('informationOutcome (nrl-behaviour.md §1.5)', () => {
   it('builds the exact NRL success shape', () => {
     expect(NRL_RESPONSE_SYSTEM).toBe('https://fhir.nhs.uk/ValueSet/NRL-ResponseCode');
-    expect(informationOutcome('RESOURCE_CREATED', 'Resource created', 'The document has been created')).toStrictEqual({
+    expect(
+      informationOutcome('RESOURCE_CREATED', 'Resource created', 'The document has been created'),
+    ).toStrictEqual({
       resourceType: 'OperationOutcome',
       issue: [
         {
@@ -223,7 +227,11 @@ describe('informationOutcome (nrl-behaviour.md §1.5)', () => {
   });
 
   it('has no expression key', () => {
-    const outcome = informationOutcome('RESOURCE_DELETED', 'Resource deleted', 'The requested DocumentReference has been deleted');
+    const outcome = informationOutcome(
+      'RESOURCE_DELETED',
+      'Resource deleted',
+      'The requested DocumentReference has been deleted',
+    );
     expect(outcome.issue[0]).not.toHaveProperty('expression');
   });
 });

@@ -57,9 +57,10 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
   const tokenUrl = `${deps.publicUrl}/oauth2/token`;
 
+  // Ids first, so that every log line of the request carries them.
+  app.use(requestIds);
   app.use(requestLogger(deps.logger));
   app.use(refuseHead);
-  app.use(requestIds);
 
   const status = statusRoute(deps.ping);
   const smart = smartConfiguration(deps.publicUrl);

@@ -51,7 +51,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const publicUrl = (
     env.NIR_PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
   ).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]+$/.test(publicUrl)) {
+  if (!/^https?:\/\/[^/?#\s]+$/.test(publicUrl)) {
     throw new Error(
       `NIR_PUBLIC_URL must be an origin such as https://nir.example.nhs.uk, got '${publicUrl}'`,
     );

@@ -36,7 +36,12 @@ export function requestLogger(logger: Logger) {
       };
     },
     serializers: {
-      req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }),
+      // The query string may hold NHS numbers: never logged. `id` is X-Request-Id, or a generated one.
+      req: (req: { id: unknown; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: req.url.split('?')[0],
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     customSuccessMessage: (req, res, responseTime) =>

@@ -146,6 +146,19 @@ export class CatalogueRepository {
     this.#db = db;
   }
 
+  /**
+   * Runs several catalogue writes as one: all commit, with their change records, or none do
+   * (a catalogue import, for example).
+   */
+  async transaction<T>(work: (catalogue: CatalogueRepository) => Promise<T>): Promise<T> {
+    return this.#write((trx) => work(new CatalogueRepository(trx)));
+  }
+
+  /** One write transaction, or the enclosing one when this repository already runs inside a transaction. */
+  #write<T>(work: (trx: Trx) => Promise<T>): Promise<T> {
+    return this.#db.isTransaction ? work(this.#db as Trx) : this.#db.transaction().execute(work);
+  }
+
   /** Reads the client, the named organisation and its grant for `role` in one query (the hot path). */
   async loadAccessContext(clientId: string, odsCode: string, role: Role): Promise<AccessContext> {
     const { rows } = await sql<{
@@ -182,33 +195,7 @@ export class CatalogueRepository {
 
   /** Creates or replaces an organisation. */
   async putOrganisation(input: OrganisationInput, actor: string): Promise<WriteResult<Organisation>> {
-    return conflictOnRace(() =>
-      this.#db.transaction().execute(async (trx) => {
-        const beforeRow = await trx
-          .selectFrom('organisation')
-          .selectAll()
-          .where('ods_code', '=', input.odsCode)
-          .forUpdate()
-          .executeTakeFirst();
-        const before = beforeRow && toOrganisation(beforeRow);
-        const values = { name: input.name, status: input.status, updated_at: new Date() };
-        const row = before
-          ? await trx
-              .updateTable('organisation')
-              .set({ ...values, version: sql`version + 1` })
-              .where('ods_code', '=', input.odsCode)
-              .returningAll()
-              .executeTakeFirstOrThrow()
-          : await trx
-              .insertInto('organisation')
-              .values({ ods_code: input.odsCode, ...values })
-              .returningAll()
-              .executeTakeFirstOrThrow();
-        const after = toOrganisation(row);
-        await recordChange(trx, actor, 'organisation', input.odsCode, before, after);
-        return { record: after, created: !before };
-      }),
-    );
+    return this.#upsertOrganisation(input.odsCode, () => input, actor);
   }
 
   /** Changes an organisation's status (suspend, terminate, reactivate): effective on its next request (R6). */
@@ -217,10 +204,51 @@ export class CatalogueRepository {
     status: OrganisationStatus,
     actor: string,
   ): Promise<Organisation> {
-    const current = await this.getOrganisation(odsCode);
-    if (!current) throw refuse('NO_RECORD_FOUND', `Organisation '${odsCode}' is not in the catalogue`);
-    const { record } = await this.putOrganisation({ odsCode, name: current.name, status }, actor);
+    const { record } = await this.#upsertOrganisation(
+      odsCode,
+      (before) => {
+        if (!before) throw refuse('NO_RECORD_FOUND', `Organisation '${odsCode}' is not in the catalogue`);
+        return { name: before.name, status };
+      },
+      actor,
+    );
     return record;
+  }
+
+  /** Reads the organisation under a row lock, builds the new values from it, writes and records the change. */
+  #upsertOrganisation(
+    odsCode: string,
+    build: (before: Organisation | undefined) => { name: string; status: OrganisationStatus },
+    actor: string,
+  ): Promise<WriteResult<Organisation>> {
+    return conflictOnRace(() =>
+      this.#write(async (trx) => {
+        const beforeRow = await trx
+          .selectFrom('organisation')
+          .selectAll()
+          .where('ods_code', '=', odsCode)
+          .forUpdate()
+          .executeTakeFirst();
+        const before = beforeRow && toOrganisation(beforeRow);
+        const { name, status } = build(before);
+        const values = { name, status, updated_at: new Date() };
+        const row = before
+          ? await trx
+              .updateTable('organisation')
+              .set({ ...values, version: sql`version + 1` })
+              .where('ods_code', '=', odsCode)
+              .returningAll()
+              .executeTakeFirstOrThrow()
+          : await trx
+              .insertInto('organisation')
+              .values({ ods_code: odsCode, ...values })
+              .returningAll()
+              .executeTakeFirstOrThrow();
+        const after = toOrganisation(row);
+        await recordChange(trx, actor, 'organisation', odsCode, before, after);
+        return { record: after, created: !before };
+      }),
+    );
   }
 
   async getClient(clientId: string): Promise<ClientSystem | undefined> {
@@ -244,7 +272,7 @@ export class CatalogueRepository {
     options: { demo?: boolean } = {},
   ): Promise<WriteResult<ClientSystem>> {
     return conflictOnRace(() =>
-      this.#db.transaction().execute(async (trx) => {
+      this.#write(async (trx) => {
         await this.#requireOrganisations(trx, input.organisations);
         const beforeRow = await trx
           .selectFrom('client_system')
@@ -284,7 +312,7 @@ export class CatalogueRepository {
 
   /** Removes a client system; its tokens stop working on their next request. */
   async deleteClient(clientId: string, actor: string): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
+    await this.#write(async (trx) => {
       const row = await trx
         .deleteFrom('client_system')
         .where('client_id', '=', clientId)
@@ -315,7 +343,7 @@ export class CatalogueRepository {
   /** Creates or replaces the grant of one organisation in one role. */
   async putGrant(input: GrantInput, actor: string): Promise<WriteResult<Grant>> {
     return conflictOnRace(() =>
-      this.#db.transaction().execute(async (trx) => {
+      this.#write(async (trx) => {
         await this.#requireOrganisations(trx, [input.odsCode]);
         const beforeRow = await trx
           .selectFrom('catalogue_grant')
@@ -352,7 +380,7 @@ export class CatalogueRepository {
 
   /** Withdraws one organisation's grant in one role: deny from its next request. */
   async deleteGrant(odsCode: string, role: Role, actor: string): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
+    await this.#write(async (trx) => {
       const row = await trx
         .deleteFrom('catalogue_grant')
         .where('ods_code', '=', odsCode)

@@ -30,17 +30,25 @@ export class SigningKeyStore {
 
   /** Keys that are active, or retired less than `graceSeconds` ago (still verify tokens). */
   async listPublishable(graceSeconds: number): Promise<StoredSigningKey[]> {
-    const rows = await this.#db
-      .selectFrom('signing_key')
-      .selectAll()
-      .where((eb) =>
+    return this.#list(graceSeconds);
+  }
+
+  /** Every key ever made, newest first (for operators; includes long-retired keys). */
+  async listAll(): Promise<StoredSigningKey[]> {
+    return this.#list(undefined);
+  }
+
+  async #list(graceSeconds: number | undefined): Promise<StoredSigningKey[]> {
+    let query = this.#db.selectFrom('signing_key').selectAll();
+    if (graceSeconds !== undefined) {
+      query = query.where((eb) =>
         eb.or([
           eb('retired_at', 'is', null),
           eb('retired_at', '>', sql<Date>`now() - make_interval(secs => ${graceSeconds})`),
         ]),
-      )
-      .orderBy('created_at', 'desc')
-      .execute();
+      );
+    }
+    const rows = await query.orderBy('created_at', 'desc').execute();
     return rows.map((row) => ({
       kid: row.kid,
       alg: row.alg,

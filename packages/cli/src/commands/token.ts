@@ -113,9 +113,13 @@ function unreachable(origin: string, error: unknown): CliError {
     err.name === 'TimeoutError'
       ? `no answer within ${TIMEOUT_MS / 1000} s`
       : (err.cause?.code ?? err.cause?.message ?? err.message);
-  return new CliError(`Cannot reach the registry at ${origin} (${reason}). Is the registry running? pnpm start`, 1, {
-    cause: error,
-  });
+  return new CliError(
+    `Cannot reach the registry at ${origin} (${reason}). Is the registry running? pnpm start`,
+    1,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** Requests a token and prints it (or the whole response with `json`). */
@@ -160,7 +164,10 @@ export async function requestToken(ctx: CliContext, options: TokenOptions): Prom
     body = undefined;
   }
   if (!response.ok) {
-    eprintln(ctx.output, body === undefined ? text || `HTTP ${response.status}` : JSON.stringify(body, null, 2));
+    eprintln(
+      ctx.output,
+      body === undefined ? text || `HTTP ${response.status}` : JSON.stringify(body, null, 2),
+    );
     throw new CliError('', 1);
   }
   const token = (body as { access_token?: unknown } | undefined)?.access_token;
@@ -185,8 +192,10 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
     .option('--purpose <code>', 'purpose of use (ActReason code)', 'TREAT')
     .option('--scope <scope>', 'the scopes to ask for (default: all the client is entitled to)')
     .option('--json', 'print the whole token response as JSON')
-    .action(async (options: Omit<TokenOptions, 'clientId' | 'keyFile'> & { client: string; key?: string }) => {
-      const { client, key, ...rest } = options;
-      await requestToken(ctx, { ...rest, clientId: client, keyFile: key });
-    });
+    .action(
+      async (options: Omit<TokenOptions, 'clientId' | 'keyFile'> & { client: string; key?: string }) => {
+        const { client, key, ...rest } = options;
+        await requestToken(ctx, { ...rest, clientId: client, keyFile: key });
+      },
+    );
 }

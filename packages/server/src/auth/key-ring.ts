@@ -29,8 +29,6 @@ interface LoadedKey {
 export interface KeyRingOptions {
   /** How long a retired key stays published (token lifetime plus refresh slack), in seconds. */
   graceSeconds: number;
-  /** Minimum milliseconds between database reloads triggered by an unknown kid (bounds the cost of junk kids). */
-  minRefreshMs?: number;
 }
 
 /** Creates a new ES256 key pair as JWKs, ready for {@link SigningKeyStore.activate}. */
@@ -50,15 +48,17 @@ export async function generateSigningKey(): Promise<{
 /** Cached signing and verification keys. */
 export class KeyRing {
   readonly #store: SigningKeyStore;
-  readonly #options: Required<KeyRingOptions>;
+  readonly #options: KeyRingOptions;
   #keys = new Map<string, LoadedKey>();
   #active: LoadedKey | undefined;
-  #lastRefresh = 0;
-  #refreshing: Promise<void> | undefined;
+  /** The reload in flight, and when it started. */
+  #current: { done: Promise<void>; startedAt: number } | undefined;
+  /** The one reload queued behind it, shared by every request that arrived after it started. */
+  #queued: Promise<void> | undefined;
 
   constructor(store: SigningKeyStore, options: KeyRingOptions) {
     this.#store = store;
-    this.#options = { minRefreshMs: 100, ...options };
+    this.#options = options;
   }
 
   /** Creates a first key when none is active (safe when several instances start together), then loads. */
@@ -77,10 +77,31 @@ export class KeyRing {
 
   /** Reloads the published keys from the database; concurrent callers share one reload. */
   refresh(): Promise<void> {
-    this.#refreshing ??= this.#reload().finally(() => {
-      this.#refreshing = undefined;
-    });
-    return this.#refreshing;
+    if (!this.#current) {
+      const done = this.#reload().finally(() => {
+        this.#current = undefined;
+      });
+      this.#current = { done, startedAt: Date.now() };
+    }
+    return this.#current.done;
+  }
+
+  /**
+   * Resolves once a reload that started at or after `since` has finished. At most one reload
+   * runs and one waits at any time, however many unknown kids arrive: junk kids cost at most
+   * one query in flight, and a kid rotated in by another instance is never refused.
+   */
+  #refreshSince(since: number): Promise<void> {
+    const current = this.#current;
+    if (current && current.startedAt >= since) return current.done;
+    if (!current) return this.refresh();
+    this.#queued ??= current.done
+      .catch(() => undefined)
+      .then(() => {
+        this.#queued = undefined;
+        return this.refresh();
+      });
+    return this.#queued;
   }
 
   async #reload(): Promise<void> {
@@ -104,7 +125,6 @@ export class KeyRing {
     }
     this.#keys = next;
     if (active) this.#active = active;
-    this.#lastRefresh = Date.now();
   }
 
   /** The key new tokens are signed with. */
@@ -120,14 +140,15 @@ export class KeyRing {
   }
 
   /**
-   * The verification key for a token header (a jose key resolver). An unknown kid triggers one
-   * rate-limited reload, so a key rotated in by another instance verifies here at once.
+   * The verification key for a token header (a jose key resolver). An unknown kid waits for a
+   * reload that started after it arrived, so a key rotated in by another instance verifies here
+   * at once.
    */
   readonly resolve = async (header: JWSHeaderParameters): Promise<CryptoKey> => {
     const kid = header.kid ?? '';
     let key = this.#keys.get(kid);
-    if (!key && Date.now() - this.#lastRefresh >= this.#options.minRefreshMs) {
-      await this.refresh();
+    if (!key) {
+      await this.#refreshSince(Date.now());
       key = this.#keys.get(kid);
     }
     if (!key) throw new UnknownKeyError();

@@ -36,6 +36,20 @@ const ACCEPTABLE = ['application/fhir+json', 'application/json', 'application/js
 const FORMAT_ALIASES = ['json', ...ACCEPTABLE];
 
 /**
+ * True when an `Accept` header admits a JSON FHIR response. Media-type parameters such as
+ * `fhirVersion=4.0` or `charset=utf-8` are allowed; a range with `q=0` is a refusal.
+ */
+export function acceptsFhirJson(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept.split(',').some((range) => {
+    const [type = '', ...params] = range.split(';').map((part) => part.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    if (q !== undefined && Number(q.slice(2)) === 0) return false;
+    return type === '*/*' || type === 'application/*' || ACCEPTABLE.includes(type);
+  });
+}
+
+/**
  * 406 unless the client accepts FHIR JSON. `_format` overrides `Accept`, as FHIR allows.
  */
 export function negotiateFhirJson(req: Request, _res: Response, next: NextFunction): void {
@@ -49,9 +63,9 @@ export function negotiateFhirJson(req: Request, _res: Response, next: NextFuncti
     );
     return;
   }
-  if (!req.get('accept') || req.accepts(ACCEPTABLE)) {
-    next();
-    return;
-  }
-  next(refuse('NOT_ACCEPTABLE', 'Only application/fhir+json responses are available'));
+  next(
+    acceptsFhirJson(req.get('accept'))
+      ? undefined
+      : refuse('NOT_ACCEPTABLE', 'Only application/fhir+json responses are available'),
+  );
 }

@@ -1,0 +1,4 @@
+/** `pnpm nir ...`: the registry's command line. */
+import { runCli } from './program.ts';
+
+process.exitCode = await runCli(process.argv.slice(2));

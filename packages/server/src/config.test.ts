@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { readConfig } from './config.ts';
+
+describe('readConfig defaults', () => {
+  it('listens on 127.0.0.1:8080 and derives the public URL from them', () => {
+    const config = readConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.publicUrl).toBe('http://127.0.0.1:8080');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.dataDir).toBe('.data/pglite');
+    expect(config.poolSize).toBe(4);
+    expect(config.logLevel).toBe('info');
+    expect(config.accessTokenTtlSeconds).toBe(300);
+    expect(config.bodyLimitBytes).toBe(1_048_576);
+    expect(config.keyRefreshSeconds).toBe(60);
+    expect(config.trustProxy).toBeUndefined();
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = readConfig({
+      PORT: '',
+      HOST: '',
+      DATABASE_URL: '',
+      NIR_PUBLIC_URL: '',
+      NIR_DEMO_MODE: '',
+    });
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.publicUrl).toBe('http://127.0.0.1:8080');
+    expect(config.demoMode).toBe(true);
+  });
+
+  it('is in demo mode on the embedded database and not on PostgreSQL', () => {
+    expect(readConfig({}).demoMode).toBe(true);
+    const onPostgres = readConfig({ DATABASE_URL: 'postgres://nir@db.internal:5432/nir' });
+    expect(onPostgres.databaseUrl).toBe('postgres://nir@db.internal:5432/nir');
+    expect(onPostgres.demoMode).toBe(false);
+  });
+
+  it.each([
+    ['false', {}, false],
+    ['0', {}, false],
+    ['off', {}, false],
+    ['NO', {}, false],
+    ['true', { DATABASE_URL: 'postgres://nir@db.internal/nir' }, true],
+    ['1', { DATABASE_URL: 'postgres://nir@db.internal/nir' }, true],
+    ['On', { DATABASE_URL: 'postgres://nir@db.internal/nir' }, true],
+    ['yes', { DATABASE_URL: 'postgres://nir@db.internal/nir' }, true],
+  ])('NIR_DEMO_MODE=%s overrides the database default', (value, env, expected) => {
+    expect(readConfig({ ...env, NIR_DEMO_MODE: value }).demoMode).toBe(expected);
+  });
+});
+
+describe('readConfig public URL', () => {
+  it('derives from HOST and PORT', () => {
+    expect(readConfig({ HOST: 'localhost', PORT: '9000' }).publicUrl).toBe('http://localhost:9000');
+  });
+
+  it('uses 127.0.0.1 when listening on every interface', () => {
+    const config = readConfig({ HOST: '0.0.0.0', PORT: '8443' });
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.publicUrl).toBe('http://127.0.0.1:8443');
+  });
+
+  it('takes NIR_PUBLIC_URL as given, without trailing slashes', () => {
+    expect(readConfig({ NIR_PUBLIC_URL: 'https://nir.example.nhs.uk' }).publicUrl).toBe(
+      'https://nir.example.nhs.uk',
+    );
+    expect(readConfig({ NIR_PUBLIC_URL: 'https://nir.example.nhs.uk/' }).publicUrl).toBe(
+      'https://nir.example.nhs.uk',
+    );
+    expect(readConfig({ NIR_PUBLIC_URL: 'http://10.0.0.5:8080///', PORT: '1' }).publicUrl).toBe(
+      'http://10.0.0.5:8080',
+    );
+  });
+});
+
+describe('readConfig refuses malformed values with a clear error', () => {
+  it.each(['abc', '80.5', '-1', '65536', '8080abc'])('PORT=%s', (value) => {
+    expect(() => readConfig({ PORT: value })).toThrow(
+      new Error(`PORT must be an integer from 0 to 65535, got '${value}'`),
+    );
+  });
+
+  it.each(['nir.example.nhs.uk', 'ftp://nir.example.nhs.uk', 'https://nir.example.nhs.uk/fhir', 'https://'])(
+    'NIR_PUBLIC_URL=%s',
+    (value) => {
+      expect(() => readConfig({ NIR_PUBLIC_URL: value })).toThrow(
+        /^NIR_PUBLIC_URL must be an origin such as/,
+      );
+      expect(() => readConfig({ NIR_PUBLIC_URL: value })).toThrow(value);
+    },
+  );
+
+  // Not origins either: the token URL (`${publicUrl}/oauth2/token`) and the token audience
+  // would be built on a query string or fragment.
+  it.each(['https://nir.example.nhs.uk?x=1', 'https://nir.example.nhs.uk#top'])(
+    'NIR_PUBLIC_URL=%s (query or fragment is not an origin)',
+    (value) => {
+      expect(() => readConfig({ NIR_PUBLIC_URL: value })).toThrow(
+        /^NIR_PUBLIC_URL must be an origin such as/,
+      );
+    },
+  );
+
+  it.each(['maybe', 'enabled', '2'])('NIR_DEMO_MODE=%s', (value) => {
+    expect(() => readConfig({ NIR_DEMO_MODE: value })).toThrow(
+      new Error(`NIR_DEMO_MODE must be true or false, got '${value}'`),
+    );
+  });
+
+  it.each([
+    ['NIR_DB_POOL_SIZE', '0'],
+    ['NIR_ACCESS_TOKEN_TTL', '29'],
+    ['NIR_ACCESS_TOKEN_TTL', '3601'],
+    ['NIR_BODY_LIMIT_BYTES', '100'],
+    ['NIR_KEY_REFRESH_SECONDS', 'soon'],
+  ])('%s=%s', (name, value) => {
+    expect(() => readConfig({ [name]: value })).toThrow(
+      new RegExp(`^${name} must be an integer .*'${value}'`),
+    );
+  });
+});
