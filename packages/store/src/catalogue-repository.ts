@@ -21,14 +21,9 @@ import {
   refuse,
 } from '@nir/core';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
-import type {
-  CatalogueChangeTable,
-  ClientSystemTable,
-  DatabaseSchema,
-  GrantTable,
-  OrganisationTable,
-} from './schema.ts';
-import { isoTimestamp } from './schema.ts';
+import { recordChange } from './catalogue-change-log.ts';
+import { toChange, toClient, toGrant, toOrganisation } from './catalogue-rows.ts';
+import type { ClientSystemTable, DatabaseSchema, GrantTable, OrganisationTable } from './schema.ts';
 
 type Db = Kysely<DatabaseSchema>;
 type Trx = Transaction<DatabaseSchema>;
@@ -44,86 +39,6 @@ export interface AccessContext {
   client: ClientSystem | undefined;
   organisation: Organisation | undefined;
   grant: Grant | undefined;
-}
-
-function toOrganisation(row: Selectable<OrganisationTable>): Organisation {
-  return {
-    odsCode: row.ods_code,
-    name: row.name,
-    status: row.status as OrganisationStatus,
-    version: row.version,
-    updatedAt: isoTimestamp(row.updated_at),
-  };
-}
-
-function toClient(row: Selectable<ClientSystemTable>): ClientSystem {
-  return {
-    clientId: row.client_id,
-    name: row.name,
-    status: row.status as ClientStatus,
-    jwks: row.jwks as { keys: PublicJwk[] },
-    organisations: row.organisations,
-    roles: row.roles as Role[],
-    admin: row.is_admin,
-    demo: row.is_demo,
-    version: row.version,
-    updatedAt: isoTimestamp(row.updated_at),
-  };
-}
-
-function toGrant(row: Selectable<GrantTable>): Grant {
-  return {
-    grantId: row.grant_id,
-    odsCode: row.ods_code,
-    role: row.role as Role,
-    pointerTypes: row.pointer_types,
-    interactions: row.interactions as Interaction[],
-    accessControls: row.access_controls as AccessControl[],
-    version: row.version,
-    updatedAt: isoTimestamp(row.updated_at),
-  };
-}
-
-function toChange(row: Selectable<CatalogueChangeTable>): CatalogueChange {
-  return {
-    changeId: Number(row.change_id),
-    changedAt: isoTimestamp(row.changed_at),
-    actor: row.actor,
-    entity: row.entity as CatalogueEntity,
-    entityKey: row.entity_key,
-    action: row.action as CatalogueChange['action'],
-    before: row.before ?? null,
-    after: row.after ?? null,
-  };
-}
-
-/** Strips bookkeeping that changes on every write, so a change record shows what was changed. */
-function snapshot<T extends { updatedAt: string }>(record: T | undefined): string | null {
-  if (!record) return null;
-  const { updatedAt: _ignored, ...rest } = record;
-  return JSON.stringify(rest);
-}
-
-async function recordChange(
-  trx: Trx,
-  actor: string,
-  entity: CatalogueEntity,
-  entityKey: string,
-  before: { updatedAt: string } | undefined,
-  after: { updatedAt: string } | undefined,
-): Promise<void> {
-  await trx
-    .insertInto('catalogue_change')
-    .values({
-      actor,
-      entity,
-      entity_key: entityKey,
-      action: before ? (after ? 'update' : 'delete') : 'create',
-      before: snapshot(before),
-      after: snapshot(after),
-      changed_at: new Date(),
-    })
-    .execute();
 }
 
 /** A unique violation from a concurrent writer becomes a 409 instead of a 500. */
