@@ -41,7 +41,8 @@ async function timeStart(env: Record<string, string>): Promise<number> {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
       try {
-        if ((await fetch(`http://127.0.0.1:${port}/_status`)).status === 200) return performance.now() - started;
+        if ((await fetch(`http://127.0.0.1:${port}/_status`)).status === 200)
+          return performance.now() - started;
       } catch {
         // not listening yet
       }
@@ -71,4 +72,5 @@ if (process.env.DATABASE_URL) {
   }
 }
 console.log(`node ${process.version}`);
-for (const [label, ms] of rows) console.log(`${label.padEnd(48)} ${Math.round(ms).toString().padStart(6)} ms`);
+for (const [label, ms] of rows)
+  console.log(`${label.padEnd(48)} ${Math.round(ms).toString().padStart(6)} ms`);

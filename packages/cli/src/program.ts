@@ -4,7 +4,7 @@
  * output; `runCli` turns any failure into a message and an exit code.
  */
 import { Command } from 'commander';
-import { registerCatalogueCommands } from './commands/catalogue.ts';
+import { registerCatalogueCommands } from './commands/catalogue/index.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
