@@ -3,7 +3,6 @@
  * (each backend from `testBackends()`), driven with real HTTP (fetch).
  */
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClientAssertion, demoUserClaims } from '@nir/cli';
@@ -12,22 +11,12 @@ import { type ApiModule, createRegistry, type FhirApi, type Registry, readConfig
 import type { Store } from '@nir/store';
 import type { JWK } from 'jose';
 import pino from 'pino';
+import { freePort } from './free-port.ts';
+
+export { freePort };
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DEMO_DIR = path.join(REPO_ROOT, 'demo');
-
-/** A free loopback port. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Reads a demo client's private key. */
 export async function demoPrivateKey(clientId: string): Promise<JWK> {

@@ -1,22 +1,10 @@
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { createRegistry, DEFAULT_DEMO_DIR, type Registry, readConfig } from '@nir/server';
 import { openStore } from '@nir/store';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/free-port.ts';
 import { cliRunner } from './test-support.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let registry: Registry;
 let origin: string;

@@ -4,19 +4,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  type AccessControl,
   type CatalogueChange,
   type CatalogueEntity,
   type ClientInput,
-  type ClientStatus,
   type ClientSystem,
   type Grant,
   type GrantInput,
-  type Interaction,
   type Organisation,
   type OrganisationInput,
   type OrganisationStatus,
-  type PublicJwk,
   type Role,
   refuse,
 } from '@nir/core';
