@@ -7,3 +7,4 @@ export * from './ods.ts';
 export * from './outcomes.ts';
 export * from './purpose-of-use.ts';
 export * from './scopes.ts';
+export * from './pointer/index.ts';

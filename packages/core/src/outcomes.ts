@@ -49,6 +49,11 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { display: 'Unsupported media type', status: 415, issue: 'not-supported' },
   PAYLOAD_TOO_LARGE: { display: 'Payload too large', status: 413, issue: 'too-costly' },
   CONFLICT: { display: 'Conflict', status: 409, issue: 'conflict' },
+  VERSION_CONFLICT: {
+    display: 'The resource has changed since the version named in If-Match',
+    status: 412,
+    issue: 'conflict',
+  },
   SERVICE_UNAVAILABLE: { display: 'Service unavailable', status: 503, issue: 'transient' },
 } as const satisfies Record<
   string,

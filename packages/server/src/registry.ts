@@ -3,7 +3,14 @@
  * {@link ServerConfig}. Used by `main.ts` and by the end-to-end tests, so both run the same wiring.
  */
 import type { Server } from 'node:http';
-import { CatalogueRepository, openStore, ReplayGuard, SigningKeyStore, type Store } from '@nir/store';
+import {
+  CatalogueRepository,
+  openStore,
+  PointerRepository,
+  ReplayGuard,
+  SigningKeyStore,
+  type Store,
+} from '@nir/store';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { type ApiModule, createApp, type FhirApi } from './app.ts';
@@ -12,13 +19,16 @@ import { KeyRing } from './auth/key-ring.ts';
 import type { ServerConfig } from './config.ts';
 import { DEFAULT_DEMO_DIR, demoKeyThumbprints, seedDemoCatalogue } from './demo.ts';
 import { createLogger } from './logging.ts';
+import { loadPublishedProfiles } from './profiles.ts';
 import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
+import { producerModule } from './routes/producer/index.ts';
 
 /** A running registry's parts. */
 export interface Registry {
   app: Express;
   store: Store;
   catalogue: CatalogueRepository;
+  pointers: PointerRepository;
   keys: KeyRing;
   tokens: AccessTokens;
   logger: Logger;
@@ -62,6 +72,17 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const demoDir = options.demoDir ?? DEFAULT_DEMO_DIR;
   const seededDemo = config.demoMode ? await seedDemoCatalogue(catalogue, demoDir) : false;
 
+  const profilesDir = options.profilesDir ?? DEFAULT_PROFILES_DIR;
+  const published = await loadPublishedProfiles(profilesDir);
+  const pointers = new PointerRepository(store.db);
+  const modules: Partial<Record<FhirApi, ApiModule[]>> = {
+    ...options.modules,
+    producer: [
+      producerModule({ pointers, schema: published.pointerSchema, profiles: published.resources }),
+      ...(options.modules?.producer ?? []),
+    ],
+  };
+
   const app = await createApp({
     logger,
     catalogue,
@@ -69,13 +90,13 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     keys,
     tokens,
     publicUrl: config.publicUrl,
-    profilesDir: options.profilesDir ?? DEFAULT_PROFILES_DIR,
+    profilesDir,
     demoMode: config.demoMode,
     demoThumbprints: await demoKeyThumbprints(demoDir),
     bodyLimitBytes: config.bodyLimitBytes,
     ping: () => store.ping(),
     trustProxy: options.trustProxy ?? config.trustProxy,
-    ...(options.modules ? { modules: options.modules } : {}),
+    modules,
   });
 
   const timers = [
@@ -93,6 +114,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     app,
     store,
     catalogue,
+    pointers,
     keys,
     tokens,
     logger,

@@ -62,6 +62,40 @@ export interface SigningKeyTable {
   retired_at: ColumnType<Date | string | null, Date | string | null | undefined, Date | string | null>;
 }
 
+export interface PointerTable {
+  nhs_number: string;
+  id: string;
+  custodian: string;
+  type: string;
+  category: string;
+  master_identifier: string | null;
+  version: number;
+  created_on: Timestamp;
+  updated_on: Timestamp;
+  resource: Json;
+}
+
+export interface PointerLocatorTable {
+  id: string;
+  nhs_number: string;
+  custodian: string;
+  version: number;
+  deleted: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export interface PointerHistoryTable {
+  id: string;
+  version: number;
+  nhs_number: string;
+  custodian: string;
+  action: string;
+  recorded_at: Timestamp;
+  request_id: string | null;
+  client_id: string | null;
+  superseded_by: string | null;
+  resource: ColumnType<unknown, string | null, never>;
+}
+
 export interface SchemaMigrationTable {
   name: string;
   applied_at: Timestamp;
@@ -76,6 +110,9 @@ export interface DatabaseSchema {
   client_assertion_jti: ClientAssertionJtiTable;
   signing_key: SigningKeyTable;
   schema_migration: SchemaMigrationTable;
+  pointer: PointerTable;
+  pointer_locator: PointerLocatorTable;
+  pointer_history: PointerHistoryTable;
 }
 
 /** Turns a timestamp column's value (Date from pg and PGlite, string otherwise) into ISO 8601. */

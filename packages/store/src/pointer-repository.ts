@@ -1,0 +1,347 @@
+/**
+ * Pointers in the database (R1, R10, R11). Reads find a pointer by id through
+ * `pointer_locator` (one partition touched); writes run in one transaction that locks the
+ * locator row, so a supersede, an update and a delete of the same pointer serialise and an
+ * ITI-65 transaction commits all its entries or none. Every version is kept in
+ * `pointer_history` in the same transaction (R10).
+ */
+
+import type { DocumentReference } from '@medplum/fhirtypes';
+import {
+  categoryOf,
+  custodianOf,
+  masterIdentifierOf,
+  nhsNumberOf,
+  refuse,
+  type StoredFacts,
+  stampPointer,
+  typeOf,
+} from '@nir/core';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import type { DatabaseSchema, PointerTable } from './schema.ts';
+import { isoTimestamp } from './schema.ts';
+
+type Db = Kysely<DatabaseSchema>;
+type Trx = Transaction<DatabaseSchema>;
+
+/** A live pointer as stored. */
+export interface StoredPointer extends StoredFacts {
+  category: string;
+  version: number;
+  createdOn: string;
+  updatedOn: string;
+  resource: DocumentReference;
+}
+
+/** One kept version of a pointer (R10). */
+export interface PointerVersion {
+  id: string;
+  version: number;
+  action: 'create' | 'update' | 'delete' | 'supersede';
+  recordedAt: string;
+  requestId: string | null;
+  clientId: string | null;
+  supersededBy: string | null;
+  /** The pointer as this version left it; absent for a deletion. */
+  resource: DocumentReference | null;
+}
+
+/** Who made a write, kept with each version. */
+export interface WriteOrigin {
+  requestId: string;
+  clientId: string;
+}
+
+/** The producer search: the caller's own pointers for one patient. */
+export interface OwnPointerQuery {
+  custodian: string;
+  nhsNumber: string;
+  /** `system|code`. */
+  type?: string;
+  /** `system|code` values, any of which matches. */
+  categories?: string[];
+}
+
+function toStored(row: Selectable<PointerTable>): StoredPointer {
+  return {
+    id: row.id,
+    nhsNumber: row.nhs_number,
+    custodian: row.custodian,
+    type: row.type,
+    category: row.category,
+    version: row.version,
+    createdOn: isoTimestamp(row.created_on),
+    updatedOn: isoTimestamp(row.updated_on),
+    resource: row.resource as DocumentReference,
+  };
+}
+
+/** Reads pointers; writes go through {@link PointerRepository.transaction}. */
+export class PointerRepository {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Runs writes as one transaction: every change and its history commit together, or none do. */
+  transaction<T>(work: (writer: PointerWriter) => Promise<T>): Promise<T> {
+    if (this.#db.isTransaction) return work(new PointerWriter(this.#db as Trx));
+    return this.#db.transaction().execute((trx) => work(new PointerWriter(trx)));
+  }
+
+  /** The live pointer with `id`, or undefined (never stored, or deleted). */
+  async read(id: string): Promise<StoredPointer | undefined> {
+    const row = await this.#db
+      .selectFrom('pointer_locator as l')
+      .innerJoin('pointer as p', (join) =>
+        join.onRef('p.nhs_number', '=', 'l.nhs_number').onRef('p.id', '=', 'l.id'),
+      )
+      .selectAll('p')
+      .where('l.id', '=', id)
+      .where('l.deleted', '=', false)
+      .executeTakeFirst();
+    return row ? toStored(row) : undefined;
+  }
+
+  /** The caller's own live pointers for one patient, optionally narrowed by type and category. */
+  async searchOwn(query: OwnPointerQuery): Promise<StoredPointer[]> {
+    let select = this.#db
+      .selectFrom('pointer')
+      .selectAll()
+      .where('nhs_number', '=', query.nhsNumber)
+      .where('custodian', '=', query.custodian);
+    if (query.type !== undefined) select = select.where('type', '=', query.type);
+    if (query.categories !== undefined) select = select.where('category', 'in', query.categories);
+    const rows = await select.orderBy('created_on').orderBy('id').execute();
+    return rows.map(toStored);
+  }
+
+  /** Every kept version of a pointer, newest first (R10). */
+  async history(id: string): Promise<PointerVersion[]> {
+    const rows = await this.#db
+      .selectFrom('pointer_history')
+      .selectAll()
+      .where('id', '=', id)
+      .orderBy('version', 'desc')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      version: row.version,
+      action: row.action as PointerVersion['action'],
+      recordedAt: isoTimestamp(row.recorded_at),
+      requestId: row.request_id,
+      clientId: row.client_id,
+      supersededBy: row.superseded_by,
+      resource: (row.resource as DocumentReference | null) ?? null,
+    }));
+  }
+
+  /** True when `custodian` holds at least one live pointer for the patient (audit subject access). */
+  async holdsPatient(custodian: string, nhsNumber: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('pointer')
+      .select(sql<number>`1`.as('one'))
+      .where('nhs_number', '=', nhsNumber)
+      .where('custodian', '=', custodian)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+}
+
+/** A new pointer to store: validated, with its id and creation date decided. */
+export interface NewPointer {
+  pointer: DocumentReference;
+  id: string;
+  date: string;
+  now: Date;
+}
+
+/** Writes inside one transaction. */
+export class PointerWriter {
+  /** The transaction, for writes that must commit with the pointer (the audit record). */
+  readonly executor: Trx;
+
+  constructor(executor: Trx) {
+    this.executor = executor;
+  }
+
+  /** Locks the pointer `id` for this transaction; the live pointer, or undefined when absent or deleted. */
+  async lock(id: string): Promise<StoredPointer | undefined> {
+    const locator = await this.executor
+      .selectFrom('pointer_locator')
+      .select(['nhs_number', 'deleted'])
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!locator || locator.deleted) return undefined;
+    const row = await this.executor
+      .selectFrom('pointer')
+      .selectAll()
+      .where('nhs_number', '=', locator.nhs_number)
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    return toStored(row);
+  }
+
+  /**
+   * Stores a new pointer under `id`: 409 `DUPLICATE_REJECTED` when a live pointer has it. A
+   * deleted id may be published again (an upsert from a synchronising system); its version
+   * history continues.
+   */
+  async create(
+    input: NewPointer,
+    origin: WriteOrigin,
+    action: 'create' | 'supersede' = 'create',
+  ): Promise<StoredPointer> {
+    const nhsNumber = nhsNumberOf(input.pointer);
+    const custodian = custodianOf(input.pointer);
+    const claimed = await this.executor
+      .insertInto('pointer_locator')
+      .values({ id: input.id, nhs_number: nhsNumber, custodian, version: 1, deleted: false })
+      .onConflict((conflict) =>
+        conflict
+          .column('id')
+          .doUpdateSet({
+            nhs_number: nhsNumber,
+            custodian,
+            version: sql`pointer_locator.version + 1`,
+            deleted: false,
+          })
+          .where('pointer_locator.deleted', '=', true),
+      )
+      .returning('version')
+      .executeTakeFirst();
+    if (!claimed) throw refuse('DUPLICATE_REJECTED');
+    const resource = stampPointer(input.pointer, {
+      id: input.id,
+      version: claimed.version,
+      now: input.now,
+      date: input.date,
+    });
+    const row = await this.executor
+      .insertInto('pointer')
+      .values({
+        nhs_number: nhsNumber,
+        id: input.id,
+        custodian,
+        type: typeOf(input.pointer),
+        category: categoryOf(input.pointer),
+        master_identifier: masterIdentifierOf(input.pointer) ?? null,
+        version: claimed.version,
+        created_on: input.now,
+        updated_on: input.now,
+        resource: JSON.stringify(resource),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await this.#keep(row.id, row.version, nhsNumber, custodian, action, input.now, origin, resource);
+    return toStored(row);
+  }
+
+  /** Replaces the mutable content of a locked pointer; `date` and creation time are kept. */
+  async update(
+    current: StoredPointer,
+    next: DocumentReference,
+    now: Date,
+    origin: WriteOrigin,
+  ): Promise<StoredPointer> {
+    const version = current.version + 1;
+    const resource = stampPointer(next, {
+      id: current.id,
+      version,
+      now,
+      date: current.resource.date ?? current.createdOn,
+    });
+    const row = await this.executor
+      .updateTable('pointer')
+      .set({
+        version,
+        updated_on: now,
+        category: categoryOf(next),
+        resource: JSON.stringify(resource),
+      })
+      .where('nhs_number', '=', current.nhsNumber)
+      .where('id', '=', current.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await this.executor
+      .updateTable('pointer_locator')
+      .set({ version })
+      .where('id', '=', current.id)
+      .execute();
+    await this.#keep(
+      current.id,
+      version,
+      current.nhsNumber,
+      current.custodian,
+      'update',
+      now,
+      origin,
+      resource,
+    );
+    return toStored(row);
+  }
+
+  /** Removes a locked pointer (a delete, or the old side of a supersede); returns the deletion's version. */
+  async remove(
+    current: StoredPointer,
+    now: Date,
+    origin: WriteOrigin,
+    supersededBy?: string,
+  ): Promise<number> {
+    const version = current.version + 1;
+    await this.executor
+      .deleteFrom('pointer')
+      .where('nhs_number', '=', current.nhsNumber)
+      .where('id', '=', current.id)
+      .execute();
+    await this.executor
+      .updateTable('pointer_locator')
+      .set({ version, deleted: true })
+      .where('id', '=', current.id)
+      .execute();
+    const action = supersededBy ? 'supersede' : 'delete';
+    await this.#keep(
+      current.id,
+      version,
+      current.nhsNumber,
+      current.custodian,
+      action,
+      now,
+      origin,
+      null,
+      supersededBy,
+    );
+    return version;
+  }
+
+  async #keep(
+    id: string,
+    version: number,
+    nhsNumber: string,
+    custodian: string,
+    action: PointerVersion['action'],
+    now: Date,
+    origin: WriteOrigin,
+    resource: DocumentReference | null,
+    supersededBy?: string,
+  ): Promise<void> {
+    await this.executor
+      .insertInto('pointer_history')
+      .values({
+        id,
+        version,
+        nhs_number: nhsNumber,
+        custodian,
+        action,
+        recorded_at: now,
+        request_id: origin.requestId,
+        client_id: origin.clientId,
+        superseded_by: supersededBy ?? null,
+        resource: resource ? JSON.stringify(resource) : null,
+      })
+      .execute();
+  }
+}
