@@ -21,6 +21,19 @@ const REQUIRED_IN_STAGE_B = new Set([
   'custodian.identifier',
   'subject.identifier',
   'context.practiceSetting.coding',
+  'subject.identifier.system',
+  'custodian.identifier.system',
+  'author.identifier.system',
+]);
+
+/**
+ * Fixed values NRL checks as business rules (V3, V8: 422 naming the system), not as parse
+ * errors; the profile still publishes them as fixed.
+ */
+const FIXED_IN_STAGE_B = new Set([
+  'subject.identifier.system',
+  'custodian.identifier.system',
+  'author.identifier.system',
 ]);
 
 const ID_PATTERN = /^(?=.{1,64}$)[A-Za-z0-9.]+-[A-Za-z0-9]+[A-Za-z0-9_-]*$/;
@@ -91,7 +104,8 @@ function checkPrimitive(walk: Walk, rule: ElementRule, loc: string, value: unkno
   if ((type === 'instant' || type === 'dateTime') && name === 'date' && !INSTANT.test(value)) {
     walk.issues.push(parseIssue(loc, 'Input should be a valid datetime with a timezone'));
   }
-  if (rule.fixed !== undefined && typeof rule.fixed === 'string' && value !== rule.fixed) {
+  const fixedHere = typeof rule.fixed === 'string' && !FIXED_IN_STAGE_B.has(plain(loc));
+  if (fixedHere && value !== rule.fixed) {
     walk.issues.push(parseIssue(loc, `String should match pattern '^${rule.fixed}$'`));
   }
 }
