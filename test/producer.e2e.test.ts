@@ -346,6 +346,16 @@ describe.each(backends)('provider API on $name', (backend) => {
       );
     });
 
+    it('a target named twice is superseded once (no duplicate history version)', async () => {
+      const old = await create();
+      const doc = replacing(old);
+      doc.relatesTo.push({ code: 'replaces', target: { identifier: { value: old } } });
+      const res = await call('POST', '/DocumentReference', doc);
+      expect(res.status, res.text).toBe(201);
+      const history = await call('GET', `/DocumentReference/${old}/_history`);
+      expect((history.body.entry as unknown[]).length).toBe(2);
+    });
+
     it('422 when the target is another patient’s or another type; the target stays', async () => {
       const old = await create();
       const otherPatient = await call(

@@ -120,10 +120,11 @@ export class PointerService {
     call: ProducerCall,
   ): Promise<Created> {
     const { grant } = call.principal;
-    const toRemove: StoredPointer[] = [];
+    const toRemove = new Map<string, StoredPointer>();
     for (const target of supersedeTargets(pointer)) {
+      if (toRemove.has(target.id)) continue; // the same target named twice is removed once
       const stored = await writer.lock(target.id);
-      if (checkSupersedeTarget(target, stored, pointer, grant) && stored) toRemove.push(stored);
+      if (checkSupersedeTarget(target, stored, pointer, grant) && stored) toRemove.set(target.id, stored);
     }
     const allowOverride = grant.accessControls.includes('ALLOW_OVERRIDE_CREATION_DATETIME');
     const stored = await writer.create(
@@ -137,7 +138,7 @@ export class PointerService {
       nhsNumber: stored.nhsNumber,
       versionAfter: stored.version,
     });
-    for (const old of toRemove) {
+    for (const old of toRemove.values()) {
       const version = await writer.remove(old, call.now, origin(call), id);
       call.audit?.pointer({
         id: old.id,
@@ -147,7 +148,7 @@ export class PointerService {
         versionAfter: version,
       });
     }
-    const superseded = toRemove.map((old) => old.id);
+    const superseded = [...toRemove.keys()];
     const hasReplaces = supersedeTargets(pointer).length > 0;
     return { stored, outcome: hasReplaces ? 'superseded' : 'created', superseded };
   }
