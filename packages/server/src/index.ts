@@ -8,4 +8,5 @@ export * from './demo.ts';
 export * from './http/guard.ts';
 export * from './http/respond.ts';
 export * from './logging.ts';
+export * from './profiles.ts';
 export * from './registry.ts';
