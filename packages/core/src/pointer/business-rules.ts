@@ -118,7 +118,7 @@ const sspAsid: Rule = (pointer) => {
   const asids = related
     .map((item, index) => ({ index, identifier: item.identifier }))
     .filter(({ identifier }) => identifier?.system === ASID_SYSTEM);
-  const usesSsp = (pointer.content ?? []).some((c) => c.attachment?.url?.startsWith('ssp://'));
+  const usesSsp = (pointer.content ?? []).some((c) => /^ssp:\/\//i.test(c.attachment?.url ?? ''));
   if (usesSsp && related.length === 0) {
     return fail(
       'V5.related',
@@ -359,7 +359,8 @@ function checkContentExtensions(extensions: Extension[], i: number): RuleFailure
   }
   for (const j of retrieval) {
     const coding = (extensions[j] as Extension).valueCodeableConcept?.coding?.[0];
-    const expected = RETRIEVAL_MECHANISMS[coding?.code ?? ''];
+    const code = coding?.code ?? '';
+    const expected = Object.hasOwn(RETRIEVAL_MECHANISMS, code) ? RETRIEVAL_MECHANISMS[code] : undefined;
     const loc = `content[${i}].extension[${j}].valueCodeableConcept.coding[0]`;
     if (coding?.system !== RETRIEVAL_MECHANISM_SYSTEM || expected === undefined) {
       return fail(

@@ -99,13 +99,23 @@ export function checkOwnership(id: string, callerOds: string, verb: 'read' | 'up
 
 const IMMUTABLE_FIELDS = ['type', 'subject', 'custodian', 'masterIdentifier'] as const;
 
+/** JSON with object keys sorted at every depth, so that key order never counts as a change. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 /**
  * Update: the identity of a pointer cannot change in place. A different NHS number is a
  * supersede (R12), not an edit.
  */
 export function checkImmutableFields(stored: DocumentReference, next: DocumentReference): void {
   for (const field of IMMUTABLE_FIELDS) {
-    if (JSON.stringify(stored[field] ?? null) !== JSON.stringify(next[field] ?? null)) {
+    if (canonicalJson(stored[field] ?? null) !== canonicalJson(next[field] ?? null)) {
       const hint =
         field === 'subject'
           ? '; a pointer filed under the wrong NHS number is withdrawn (DELETE) and published again under the right one (R12)'

@@ -15,6 +15,17 @@ function fail(rule: string, expression: string, diagnostics: string): RuleFailur
   return { rule, code: 'UNPROCESSABLE_ENTITY', expression, diagnostics };
 }
 
+/** Percent-decodes what can be decoded; a malformed escape is left as it is (never throws). */
+function safeDecode(url: string): string {
+  return url.replace(/(%[0-9a-f]{2})+/gi, (escapes) => {
+    try {
+      return decodeURIComponent(escapes);
+    } catch {
+      return escapes;
+    }
+  });
+}
+
 /** Checks one `attachment.url`; undefined when it is acceptable. */
 export function checkRetrievalUrl(
   url: string,
@@ -50,7 +61,7 @@ export function checkRetrievalUrl(
       );
     }
   }
-  const digits = decodeURIComponent(url.replace(/%(?![0-9a-f]{2})/gi, '')).replace(/[\s-]/g, '');
+  const digits = safeDecode(url).replace(/[\s+-]/g, '');
   if (nhsNumber !== '' && digits.includes(nhsNumber)) {
     return fail(
       'NIR.url-nhs-number',

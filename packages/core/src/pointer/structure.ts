@@ -12,6 +12,8 @@ import type { ElementModel, ElementRule } from './element-model.ts';
  * absence to the business rules so the error matches NRL's.
  */
 const REQUIRED_IN_STAGE_B = new Set([
+  'context',
+  'context.practiceSetting',
   'custodian',
   'id',
   'type',
