@@ -3,38 +3,20 @@
  * (nrl-behaviour.md §1.5, §2.2–2.3, §4.4) with the registry's corrections (§8), FHIR HTTP
  * (ETag, If-Match, Prefer) and the pointer history (R10).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { testBackends } from '@nir/store/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  clinicalHeaders,
-  errorCode,
-  REPO_ROOT,
-  startTestRegistry,
-  type TestRegistry,
-} from './support/harness.ts';
+import { clinicalHeaders, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
+import { validPointer } from './support/pointers.ts';
 
 const backends = await testBackends();
 const BASE = '/producer/FHIR/R4';
 const NHS = '9000000009';
 const OTHER_NHS = '9278693472';
 
-const example = JSON.parse(
-  readFileSync(path.join(REPO_ROOT, 'fhir-profiles/examples/DocumentReference-example-report.json'), 'utf8'),
-) as DocumentReference;
-
 /** A valid pointer for `ods` and `nhs`, as a provider would send it (no server fields). */
 function pointer(ods = 'RR8', nhs = NHS): DocumentReference {
-  const { id: _id, meta: _meta, ...rest } = structuredClone(example);
-  const ref = { identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: ods } };
-  return {
-    ...rest,
-    subject: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhs } },
-    author: [ref],
-    custodian: ref,
-  };
+  return validPointer({ custodian: ods, nhsNumber: nhs });
 }
 
 interface Body {

@@ -97,6 +97,14 @@ export class OperationOutcomeError extends Error {
   }
 }
 
+/**
+ * Diagnostics and expressions may echo what a client sent; control characters and broken
+ * UTF-16 are replaced so that the outcome can always be sent, logged and stored in JSON.
+ */
+function printable(text: string): string {
+  return text.toWellFormed().replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '\uFFFD');
+}
+
 /** Builds an error OperationOutcome in NRL's exact shape (no `expression` key when there is none). */
 export function operationOutcome(issues: readonly IssueSpec[]): OperationOutcome {
   return {
@@ -108,9 +116,11 @@ export function operationOutcome(issues: readonly IssueSpec[]): OperationOutcome
         code: entry.issue,
         details: { coding: [{ system: SPINE_ERROR_SYSTEM, code: spec.code, display: entry.display }] },
       };
-      if (spec.diagnostics !== undefined) issue.diagnostics = spec.diagnostics;
+      if (spec.diagnostics !== undefined) issue.diagnostics = printable(spec.diagnostics);
       if (spec.expression !== undefined) {
-        issue.expression = Array.isArray(spec.expression) ? [...spec.expression] : [spec.expression];
+        issue.expression = (Array.isArray(spec.expression) ? spec.expression : [spec.expression]).map(
+          printable,
+        );
       }
       return issue;
     }),

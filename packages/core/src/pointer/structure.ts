@@ -63,10 +63,14 @@ function isEmpty(value: unknown): boolean {
   return isObject(value) && Object.keys(value).length === 0;
 }
 
-/** The NRL location of a child: `a.b`, `a[0]`. */
+/** The NRL location of a child: `a.b`; a key that is not a name is quoted: `a[""]`. */
 function join(loc: string, name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `${loc}[${JSON.stringify(name)}]`;
   return loc === '' ? name : `${loc}.${name}`;
 }
+
+/** FHIR strings carry no control characters but tab, CR and LF, and are well-formed Unicode. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 
 /** The profile path of a location without array indexes: `content[0].format` → `content.format`. */
 function plain(loc: string): string {
@@ -99,6 +103,10 @@ function checkPrimitive(walk: Walk, rule: ElementRule, loc: string, value: unkno
     return;
   }
   if (value === '') return; // reported with the other empty fields
+  if (CONTROL_CHARACTERS.test(value) || !value.isWellFormed()) {
+    walk.issues.push(parseIssue(loc, 'String should contain printable, well-formed Unicode text only'));
+    return;
+  }
   const name = loc.slice(loc.lastIndexOf('.') + 1).replace(/\[\d+\]$/, '');
   if (CODED_STRINGS.has(name) && !TRIMMED.test(value)) {
     walk.issues.push(parseIssue(loc, 'String should not have leading or trailing whitespace'));

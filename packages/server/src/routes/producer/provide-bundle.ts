@@ -33,15 +33,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Prefixes an entry's issues with its place in the Bundle. */
+/** Places an entry's issues in the Bundle: `subject` → `Bundle.entry[i].resource.subject`. */
 function inEntry(index: number, issues: readonly IssueSpec[]): IssueSpec[] {
+  const resource = `Bundle.entry[${index}].resource`;
+  const place = (expression: string) => {
+    if (expression.startsWith('Bundle.')) return expression; // already names the entry
+    if (expression === 'DocumentReference') return resource; // NRL's whole-resource location
+    return `${resource}.${expression}`;
+  };
   return issues.map((issue) => {
-    const prefix = `Bundle.entry[${index}].resource`;
     const expressions = issue.expression === undefined ? [] : [issue.expression].flat();
-    return {
-      ...issue,
-      expression: expressions.length ? expressions.map((e) => `${prefix}.${e}`) : `Bundle.entry[${index}]`,
-    };
+    return { ...issue, expression: expressions.length ? expressions.map(place) : `Bundle.entry[${index}]` };
   });
 }
 
