@@ -4,6 +4,7 @@
  * offending element in `expression`. Wire-compatible with NRL v3 (nrl-behaviour.md §1.6–1.7).
  */
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { printableText } from './printable-text.ts';
 
 /** The one error code system (NRL defect 9 avoided: older NRL used two). */
 export const SPINE_ERROR_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/Spine-ErrorOrWarningCode';
@@ -97,14 +98,6 @@ export class OperationOutcomeError extends Error {
   }
 }
 
-/**
- * Diagnostics and expressions may echo what a client sent; control characters and broken
- * UTF-16 are replaced so that the outcome can always be sent, logged and stored in JSON.
- */
-function printable(text: string): string {
-  return text.toWellFormed().replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '\uFFFD');
-}
-
 /** Builds an error OperationOutcome in NRL's exact shape (no `expression` key when there is none). */
 export function operationOutcome(issues: readonly IssueSpec[]): OperationOutcome {
   return {
@@ -116,10 +109,10 @@ export function operationOutcome(issues: readonly IssueSpec[]): OperationOutcome
         code: entry.issue,
         details: { coding: [{ system: SPINE_ERROR_SYSTEM, code: spec.code, display: entry.display }] },
       };
-      if (spec.diagnostics !== undefined) issue.diagnostics = printable(spec.diagnostics);
+      if (spec.diagnostics !== undefined) issue.diagnostics = printableText(spec.diagnostics);
       if (spec.expression !== undefined) {
         issue.expression = (Array.isArray(spec.expression) ? spec.expression : [spec.expression]).map(
-          printable,
+          printableText,
         );
       }
       return issue;

@@ -5,6 +5,7 @@
  * (R1: no `attachment.data`, no `contained`, no patient detail beyond the NHS number).
  */
 import type { IssueSpec } from '../outcomes.ts';
+import { isPrintableText } from '../printable-text.ts';
 import type { ElementModel, ElementRule } from './element-model.ts';
 
 /**
@@ -69,9 +70,6 @@ function join(loc: string, name: string): string {
   return loc === '' ? name : `${loc}.${name}`;
 }
 
-/** FHIR strings carry no control characters but tab, CR and LF, and are well-formed Unicode. */
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
-
 /** The profile path of a location without array indexes: `content[0].format` → `content.format`. */
 function plain(loc: string): string {
   return loc.replace(/\[\d+\]/g, '');
@@ -103,7 +101,7 @@ function checkPrimitive(walk: Walk, rule: ElementRule, loc: string, value: unkno
     return;
   }
   if (value === '') return; // reported with the other empty fields
-  if (CONTROL_CHARACTERS.test(value) || !value.isWellFormed()) {
+  if (!isPrintableText(value)) {
     walk.issues.push(parseIssue(loc, 'String should contain printable, well-formed Unicode text only'));
     return;
   }
