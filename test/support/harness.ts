@@ -7,7 +7,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClientAssertion, demoUserClaims } from '@nir/cli';
 import type { IuaClaims } from '@nir/core';
-import { type ApiModule, createRegistry, type FhirApi, type Registry, readConfig } from '@nir/server';
+import {
+  type ApiModule,
+  createRegistry,
+  type FhirApi,
+  type Registry,
+  type RegistryOptions,
+  readConfig,
+} from '@nir/server';
 import type { Store } from '@nir/store';
 import type { JWK } from 'jose';
 import pino from 'pino';
@@ -58,6 +65,8 @@ export interface TestRegistryOptions {
   demoMode?: boolean;
   modules?: Partial<Record<FhirApi, ApiModule[]>>;
   env?: Record<string, string>;
+  /** Registry options the audit tests set (custody port, bulk export timing). */
+  registry?: Pick<RegistryOptions, 'custody' | 'auditExportTiming'>;
 }
 
 /** Starts a registry over `store` (closed with the registry). */
@@ -77,6 +86,7 @@ export async function startTestRegistry(
     store,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...(options.modules ? { modules: options.modules } : {}),
+    ...options.registry,
   });
   await registry.listen(port, '127.0.0.1');
   const tokenUrl = `${url}/oauth2/token`;

@@ -4,6 +4,7 @@
  * output; `runCli` turns any failure into a message and an exit code.
  */
 import { Command } from 'commander';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerCatalogueCommands } from './commands/catalogue/index.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerKeysCommands } from './commands/keys.ts';
@@ -30,6 +31,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
   registerKeysCommands(program, ctx);
   registerMigrateCommand(program, ctx);
   registerDemoCommands(program, ctx);
+  registerAuditCommands(program, ctx);
   return program;
 }
 

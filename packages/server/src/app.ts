@@ -5,6 +5,11 @@
 import type { CatalogueRepository } from '@nir/store';
 import express, { type Express, type RequestHandler, Router } from 'express';
 import type { Logger } from 'pino';
+import { auditedGuard } from './audit/guard.ts';
+import { auditTrail } from './audit/middleware.ts';
+import { negotiateAuditFormats } from './audit/negotiate.ts';
+import { adminScope, fhirScope, tokenScope } from './audit/scopes.ts';
+import type { AuditService } from './audit/service.ts';
 import type { AccessTokens } from './auth/access-token.ts';
 import type { KeyRing } from './auth/key-ring.ts';
 import { type TokenEndpointDeps, tokenEndpoint } from './auth/token-endpoint.ts';
@@ -14,12 +19,14 @@ import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
 import { requestLogger } from './logging.ts';
 import { adminRouter } from './routes/admin.ts';
+import type { ExportTiming } from './routes/audit/bulk-export.ts';
+import { auditApi } from './routes/audit/index.ts';
 import { loadCapabilityStatement, metadataRoute } from './routes/metadata.ts';
 import { statusRoute } from './routes/status.ts';
 import { jwksRoute, smartConfiguration } from './routes/well-known.ts';
 
 /** The FHIR APIs the registry serves, each under `/<name>/FHIR/R4`. */
-export const FHIR_APIS = ['producer', 'consumer'] as const;
+export const FHIR_APIS = ['producer', 'consumer', 'audit'] as const;
 export type FhirApi = (typeof FHIR_APIS)[number];
 
 /** What an API module gets to mount its routes: the router of its base and the guard factory. */
@@ -46,6 +53,10 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   trustProxy?: string | undefined;
   /** Route modules per FHIR API. */
   modules?: Partial<Record<FhirApi, ApiModule[]>>;
+  /** The audit trail (R7): every FHIR base, the token endpoint and /admin are audited through it. */
+  audit: AuditService;
+  /** Bulk export timing of the audit API (tests shorten it). */
+  auditExportTiming?: Partial<ExportTiming> | undefined;
 }
 
 /** Builds the Express application. */
@@ -76,6 +87,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     .route('/.well-known/jwks.json')
     .get(jwksRoute(deps.keys))
     .all(methodNotAllowed(['GET']));
+  app.use('/oauth2/token', auditTrail(deps.audit, tokenScope));
   app
     .route('/oauth2/token')
     .post(...tokenEndpoint({ ...deps, tokenUrl }))
@@ -84,7 +96,9 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   for (const api of FHIR_APIS) {
     const base = `/${api}/FHIR/R4`;
     const router = Router();
-    router.use(negotiateFhirJson);
+    // Audit first, so that every refusal (406, 401, 403, 400...) is audited too.
+    router.use(auditTrail(deps.audit, fhirScope));
+    router.use(api === 'audit' ? negotiateAuditFormats : negotiateFhirJson);
     const statement = await loadCapabilityStatement(
       deps.profilesDir,
       `nir-${api}`,
@@ -103,13 +117,20 @@ export async function createApp(deps: AppDeps): Promise<Express> {
       .route('/.well-known/smart-configuration')
       .get(smart)
       .all(methodNotAllowed(['GET']));
-    for (const module of deps.modules?.[api] ?? []) {
-      module({ router, guard: (spec) => guard(deps, spec), bodyLimitBytes: deps.bodyLimitBytes });
+    const modules = [...(deps.modules?.[api] ?? [])];
+    if (api === 'audit')
+      modules.unshift(auditApi({ service: deps.audit, exportTiming: deps.auditExportTiming }));
+    for (const module of modules) {
+      module({
+        router,
+        guard: (spec) => auditedGuard(spec, guard(deps, spec)),
+        bodyLimitBytes: deps.bodyLimitBytes,
+      });
     }
     app.use(base, router);
   }
 
-  app.use('/admin', adminGuard(deps), adminRouter(deps));
+  app.use('/admin', auditTrail(deps.audit, adminScope), adminGuard(deps), adminRouter(deps));
   app.use(unknownRoute);
   app.use(errorHandler);
   return app;

@@ -123,3 +123,32 @@ describe('readConfig refuses malformed values with a clear error', () => {
     );
   });
 });
+
+describe('readConfig audit', () => {
+  it('keeps 72 months of audit by default (NRL keeps six years), no ASID, batches of 1000', () => {
+    const config = readConfig({});
+    expect(config.auditRetentionMonths).toBe(72);
+    expect(config.auditAsid).toBeUndefined();
+    expect(config.auditBatchEvents).toBe(1000);
+  });
+
+  it('reads NIR_AUDIT_RETENTION_MONTHS, NIR_AUDIT_ASID and NIR_AUDIT_BATCH_EVENTS', () => {
+    const config = readConfig({
+      NIR_AUDIT_RETENTION_MONTHS: '120',
+      NIR_AUDIT_ASID: '200000001234',
+      NIR_AUDIT_BATCH_EVENTS: '250',
+    });
+    expect(config.auditRetentionMonths).toBe(120);
+    expect(config.auditAsid).toBe('200000001234');
+    expect(config.auditBatchEvents).toBe(250);
+  });
+
+  it.each([
+    ['NIR_AUDIT_RETENTION_MONTHS', '0'],
+    ['NIR_AUDIT_RETENTION_MONTHS', 'six years'],
+    ['NIR_AUDIT_ASID', 'RR8'],
+    ['NIR_AUDIT_BATCH_EVENTS', '0'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => readConfig({ [name]: value })).toThrow(name);
+  });
+});

@@ -25,6 +25,12 @@ export interface ServerConfig {
   keyRefreshSeconds: number;
   /** Express `trust proxy` (e.g. `loopback`, `10.0.0.0/8`) so the caller's address survives a load balancer. */
   trustProxy: string | undefined;
+  /** Months of audit kept (R7); whole month partitions older than this are dropped. */
+  auditRetentionMonths: number;
+  /** The registry's ASID, named as observer of every AuditEvent (NHS PARS), when it has one. */
+  auditAsid: string | undefined;
+  /** Largest number of AuditEvents one group-commit INSERT takes. */
+  auditBatchEvents: number;
 }
 
 function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -41,6 +47,12 @@ function flag(name: string, raw: string | undefined, fallback: boolean): boolean
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
   throw new Error(`${name} must be true or false, got '${raw}'`);
+}
+
+function asid(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,20}$/.test(raw)) throw new Error(`NIR_AUDIT_ASID must be an ASID (digits), got '${raw}'`);
+  return raw;
 }
 
 /** Reads the configuration from `env`; throws a clear error for a malformed value. */
@@ -70,5 +82,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     bodyLimitBytes: integer('NIR_BODY_LIMIT_BYTES', env.NIR_BODY_LIMIT_BYTES, 1_048_576, 1024, 104_857_600),
     keyRefreshSeconds: integer('NIR_KEY_REFRESH_SECONDS', env.NIR_KEY_REFRESH_SECONDS, 60, 1, 3600),
     trustProxy: env.NIR_TRUST_PROXY || undefined,
+    // NRL keeps its audit six years: 72 whole months at least (partitions go a month at a time).
+    auditRetentionMonths: integer('NIR_AUDIT_RETENTION_MONTHS', env.NIR_AUDIT_RETENTION_MONTHS, 72, 1, 1200),
+    auditAsid: asid(env.NIR_AUDIT_ASID),
+    auditBatchEvents: integer('NIR_AUDIT_BATCH_EVENTS', env.NIR_AUDIT_BATCH_EVENTS, 1000, 1, 5000),
   };
 }

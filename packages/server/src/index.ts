@@ -1,4 +1,5 @@
 export * from './app.ts';
+export * from './audit/index.ts';
 export * from './auth/access-token.ts';
 export * from './auth/client-assertion.ts';
 export * from './auth/key-ring.ts';

@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import {
   CatalogueRepository,
+  type CustodyCheck,
   openStore,
   PointerRepository,
   ReplayGuard,
@@ -14,12 +15,15 @@ import {
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { type ApiModule, createApp, type FhirApi } from './app.ts';
+import type { AuditService } from './audit/service.ts';
+import { createAuditService, scheduleAuditMaintenance } from './audit/setup.ts';
 import { AccessTokens } from './auth/access-token.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import type { ServerConfig } from './config.ts';
 import { DEFAULT_DEMO_DIR, demoKeyThumbprints, seedDemoCatalogue } from './demo.ts';
 import { createLogger } from './logging.ts';
 import { loadPublishedProfiles } from './profiles.ts';
+import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
 import { producerModule } from './routes/producer/index.ts';
 
@@ -32,6 +36,8 @@ export interface Registry {
   keys: KeyRing;
   tokens: AccessTokens;
   logger: Logger;
+  /** The audit trail (R7–R10). */
+  audit: AuditService;
   /** Whether this start seeded the demo catalogue. */
   seededDemo: boolean;
   /** Starts listening; resolves with the bound port. */
@@ -48,6 +54,10 @@ export interface RegistryOptions {
   demoDir?: string;
   profilesDir?: string;
   trustProxy?: string;
+  /** R9: does an organisation hold pointers for a patient? (default: a query of the `pointer` table). */
+  custody?: CustodyCheck;
+  /** Bulk export timing of the audit API (tests shorten it). */
+  auditExportTiming?: Partial<ExportTiming>;
 }
 
 /** Builds a registry from configuration. */
@@ -71,6 +81,16 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const tokens = new AccessTokens(keys, config.publicUrl, config.accessTokenTtlSeconds);
   const demoDir = options.demoDir ?? DEFAULT_DEMO_DIR;
   const seededDemo = config.demoMode ? await seedDemoCatalogue(catalogue, demoDir) : false;
+  const audit = await createAuditService({
+    store,
+    tokens,
+    catalogue,
+    publicUrl: config.publicUrl,
+    logger,
+    serverAsid: config.auditAsid,
+    batchEvents: config.auditBatchEvents,
+    custody: options.custody,
+  });
 
   const profilesDir = options.profilesDir ?? DEFAULT_PROFILES_DIR;
   const published = await loadPublishedProfiles(profilesDir);
@@ -97,6 +117,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     ping: () => store.ping(),
     trustProxy: options.trustProxy ?? config.trustProxy,
     modules,
+    audit,
+    auditExportTiming: options.auditExportTiming,
   });
 
   const timers = [
@@ -106,6 +128,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     setInterval(() => {
       replayGuard.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'jti purge failed'));
     }, 60_000),
+    scheduleAuditMaintenance(audit, config.auditRetentionMonths),
   ];
   for (const timer of timers) timer.unref();
 
@@ -118,6 +141,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     keys,
     tokens,
     logger,
+    audit,
     seededDemo,
     listen(port, host) {
       return new Promise((resolve, reject) => {
@@ -139,6 +163,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
         await new Promise<void>((resolve) => closing.close(() => resolve()));
         closing.closeAllConnections();
       }
+      await audit.writer.drain();
       await store.close();
     },
   };

@@ -1,3 +1,7 @@
+export * from './audit-custody.ts';
+export * from './audit-export-jobs.ts';
+export * from './audit-store.ts';
+export * from './audit-writer.ts';
 export * from './catalogue-repository.ts';
 export * from './migrator.ts';
 export * from './open-store.ts';

@@ -96,6 +96,35 @@ export interface PointerHistoryTable {
   resource: ColumnType<unknown, string | null, never>;
 }
 
+/** One AuditEvent (migrations/0004_audit.sql): the resource and the facts searched on. */
+export interface AuditEventTable {
+  id: string;
+  recorded: Timestamp;
+  request_id: string | null;
+  subtype: string;
+  ihe_transaction: string | null;
+  action: string;
+  outcome: string;
+  client_id: string | null;
+  requester_ods: string | null;
+  custodian_ods: string[];
+  patient_nhs: string | null;
+  resource: Json;
+}
+
+/** A bulk export job of the audit API. */
+export interface AuditExportJobTable {
+  id: string;
+  ods_code: string;
+  client_id: string;
+  request_url: string;
+  since: ColumnType<Date | string | null, Date | string | null, Date | string | null>;
+  transaction_time: Timestamp;
+  status: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface SchemaMigrationTable {
   name: string;
   applied_at: Timestamp;
@@ -113,6 +142,8 @@ export interface DatabaseSchema {
   pointer: PointerTable;
   pointer_locator: PointerLocatorTable;
   pointer_history: PointerHistoryTable;
+  audit_event: AuditEventTable;
+  audit_export_job: AuditExportJobTable;
 }
 
 /** Turns a timestamp column's value (Date from pg and PGlite, string otherwise) into ISO 8601. */

@@ -1,0 +1,294 @@
+import type { Server } from 'node:http';
+import type { AuditEvent } from '@medplum/fhirtypes';
+import { auditFacts } from '@nir/core';
+import {
+  type AuditExecutor,
+  type AuditExportJobs,
+  type AuditStore,
+  type CatalogueRepository,
+  GroupCommitWriter,
+} from '@nir/store';
+import express, { Router } from 'express';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AccessTokens } from '../auth/access-token.ts';
+import { errorHandler } from '../http/errors.ts';
+import { requestIds } from '../http/request-ids.ts';
+import { sendFhir } from '../http/respond.ts';
+import { auditOf } from './context.ts';
+import { auditTrail } from './middleware.ts';
+import { fhirScope } from './scopes.ts';
+import { AuditService } from './service.ts';
+
+/** A fake audit backend: batches are held until released (or failed) by the test. */
+function backend(options: { stored?: boolean } = {}) {
+  const batches: AuditEvent[][] = [];
+  const within: { events: AuditEvent[]; executor: unknown }[] = [];
+  const gates: { release: () => void; fail: (e: Error) => void }[] = [];
+  let auto = true;
+  const insert = (events: AuditEvent[]) =>
+    new Promise<void>((resolve, reject) => {
+      batches.push(events);
+      if (auto) resolve();
+      else gates.push({ release: resolve, fail: reject });
+    });
+  const store = {
+    insert: async (events: AuditEvent[], executor: unknown) => {
+      within.push({ events, executor });
+    },
+    exists: async () => options.stored ?? false,
+  } as unknown as AuditStore;
+  const service = new AuditService({
+    store,
+    writer: new GroupCommitWriter(insert),
+    jobs: {} as unknown as AuditExportJobs,
+    custody: async () => false,
+    tokens: {
+      verify: async () => {
+        throw new Error('no token');
+      },
+    } as unknown as AccessTokens,
+    catalogue: { getClient: async () => undefined } as unknown as CatalogueRepository,
+    publicUrl: 'http://nir.test',
+    logger: pino({ level: 'silent' }),
+  });
+  return {
+    service,
+    batches,
+    within,
+    gates,
+    hold: () => {
+      auto = false;
+    },
+  };
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function serve(service: AuditService, mount: (router: Router) => void): Promise<string> {
+  const app = express();
+  app.use(requestIds);
+  const router = Router();
+  router.use(auditTrail(service, fhirScope));
+  mount(router);
+  app.use('/consumer/FHIR/R4', router);
+  app.use(errorHandler);
+  const server = app.listen(0, '127.0.0.1');
+  servers.push(server);
+  await new Promise((resolve) => server.once('listening', resolve));
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/consumer/FHIR/R4`;
+}
+
+const tick = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms));
+const headers = { 'x-request-id': 'req-1' };
+
+describe('audit middleware', () => {
+  it('holds the response until its audit is committed', async () => {
+    const b = backend();
+    b.hold();
+    const url = await serve(b.service, (r) =>
+      r.get('/thing', (_req, res) => {
+        res.setHeader('ETag', 'W/"1"');
+        sendFhir(res, 200, { resourceType: 'Basic' });
+      }),
+    );
+    let settled = false;
+    const pending = fetch(`${url}/thing`, { headers }).then((r) => {
+      settled = true;
+      return r;
+    });
+    await tick();
+    expect(b.batches).toHaveLength(1);
+    expect(settled).toBe(false);
+    b.gates[0]?.release();
+    const response = await pending;
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ resourceType: 'Basic' });
+    const facts = auditFacts(b.batches[0]?.[0] as AuditEvent);
+    expect(facts).toMatchObject({ requestId: 'req-1', subtype: 'read', action: 'R', outcome: '0' });
+  });
+
+  it('replaces the response with a 500 when the audit cannot be written', async () => {
+    const b = backend();
+    b.hold();
+    const url = await serve(b.service, (r) =>
+      r.post('/thing', (_req, res) => {
+        res.setHeader('Location', 'http://nir.test/x/1');
+        res.setHeader('ETag', 'W/"1"');
+        sendFhir(res, 201, { resourceType: 'Basic' });
+      }),
+    );
+    const pending = fetch(`${url}/thing`, { method: 'POST', headers });
+    await tick();
+    b.gates[0]?.fail(new Error('database down: relation audit_event'));
+    const response = await pending;
+    expect(response.status).toBe(500);
+    expect(response.headers.get('location')).toBeNull();
+    expect(response.headers.get('etag')).toBeNull();
+    expect(response.headers.get('x-request-id')).toBe('req-1');
+    const body = JSON.stringify(await response.json());
+    expect(body).toContain('INTERNAL_SERVER_ERROR');
+    expect(body).not.toContain('audit_event');
+  });
+
+  it('records a streamed response before its first byte, and passes the stream through whole', async () => {
+    const b = backend();
+    b.hold();
+    const url = await serve(b.service, (r) =>
+      r.get('/stream', async (_req, res) => {
+        res.status(200).type('application/fhir+ndjson');
+        for (const line of ['{"a":1}\n', '{"a":2}\n', '{"a":3}\n']) {
+          if (!res.write(line)) await new Promise((resolve) => res.once('drain', resolve));
+        }
+        res.end();
+      }),
+    );
+    let headersArrived = false;
+    const pending = fetch(`${url}/stream`, { headers }).then((r) => {
+      headersArrived = true;
+      return r;
+    });
+    await tick();
+    expect(headersArrived).toBe(false);
+    expect(b.batches).toHaveLength(1);
+    b.gates[0]?.release();
+    const response = await pending;
+    expect(await response.text()).toBe('{"a":1}\n{"a":2}\n{"a":3}\n');
+    expect(b.batches).toHaveLength(1);
+  });
+
+  it('a stream whose audit fails before the first byte becomes a 500', async () => {
+    const b = backend();
+    b.hold();
+    const url = await serve(b.service, (r) =>
+      r.get('/stream', async (_req, res) => {
+        res.status(200).type('application/fhir+ndjson');
+        if (!res.write('{"secret":1}\n')) {
+          await new Promise((resolve) => {
+            res.once('drain', resolve);
+            res.once('close', resolve);
+          });
+        }
+        if (!res.writableEnded) res.end();
+      }),
+    );
+    const pending = fetch(`${url}/stream`, { headers });
+    await tick();
+    b.gates[0]?.fail(new Error('down'));
+    const response = await pending;
+    expect(response.status).toBe(500);
+    expect(await response.text()).not.toContain('secret');
+  });
+
+  it('recordWithin: the write transaction holds the only event of a success', async () => {
+    const b = backend();
+    const executor = { isTransaction: true } as unknown as AuditExecutor;
+    const url = await serve(b.service, (r) =>
+      r.post('/write', async (_req, res) => {
+        const audit = auditOf(res);
+        audit.describe({ subtype: 'create', action: 'C' });
+        audit.pointer({ id: 'RR8-1', custodian: 'RR8', nhsNumber: '9000000009', versionAfter: 1 });
+        await audit.recordWithin(executor, 201);
+        sendFhir(res, 201, { id: 'RR8-1' });
+      }),
+    );
+    expect((await fetch(`${url}/write`, { method: 'POST', headers })).status).toBe(201);
+    expect(b.within).toHaveLength(1);
+    expect(b.within[0]?.executor).toBe(executor);
+    expect(auditFacts(b.within[0]?.events[0] as AuditEvent)).toMatchObject({ action: 'C', outcome: '0' });
+    expect(b.batches).toHaveLength(0);
+  });
+
+  it('recordWithin then a rollback: the failure is recorded instead, exactly once', async () => {
+    const b = backend({ stored: false });
+    const url = await serve(b.service, (r) =>
+      r.post('/write', async (_req, res) => {
+        const audit = auditOf(res);
+        audit.describe({ subtype: 'update', action: 'U' });
+        audit.pointer({ id: 'RR8-1', custodian: 'RR8', versionBefore: 1, versionAfter: 2 });
+        await audit.recordWithin({} as AuditExecutor, 200);
+        throw new Error('serialization failure');
+      }),
+    );
+    expect((await fetch(`${url}/write`, { method: 'POST', headers })).status).toBe(500);
+    expect(b.batches).toHaveLength(1);
+    const event = b.batches[0]?.[0] as AuditEvent;
+    expect(auditFacts(event)).toMatchObject({ action: 'U', outcome: '8', custodianOds: ['RR8'] });
+    expect(event.outcomeDesc).toMatch(/^INTERNAL_SERVER_ERROR/);
+  });
+
+  it('recordWithin committed but the response failed afterwards: no second event', async () => {
+    const b = backend({ stored: true });
+    const url = await serve(b.service, (r) =>
+      r.post('/write', async (_req, res) => {
+        await auditOf(res).recordWithin({} as AuditExecutor, 201);
+        throw new Error('after commit');
+      }),
+    );
+    expect((await fetch(`${url}/write`, { method: 'POST', headers })).status).toBe(500);
+    await tick();
+    expect(b.batches).toHaveLength(0);
+  });
+
+  it('does not audit discovery and health', async () => {
+    const b = backend();
+    const url = await serve(b.service, (r) => {
+      r.get('/metadata', (_req, res) => sendFhir(res, 200, {}));
+      r.get('/_status', (_req, res) => sendFhir(res, 200, 'OK'));
+    });
+    await fetch(`${url}/metadata`);
+    await fetch(`${url}/_status`);
+    expect(b.batches).toHaveLength(0);
+  });
+
+  it('records a refusal before any route as request-refused, with its error code and the patient asked about', async () => {
+    const b = backend();
+    const url = await serve(b.service, () => undefined);
+    const response = await fetch(
+      `${url}/DocumentReference?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009`,
+      {
+        headers: { ...headers, authorization: 'Bearer abc.def.ghi', 'nhsd-end-user-organisation-ods': 'RR8' },
+      },
+    );
+    expect(response.status).toBe(404);
+    const event = b.batches[0]?.[0] as AuditEvent;
+    expect(auditFacts(event)).toMatchObject({
+      subtype: 'request-refused',
+      action: 'R',
+      outcome: '4',
+      patientNhs: '9000000009',
+      requesterOds: null,
+    });
+    expect(event.outcomeDesc).toMatch(/^HTTP_404|^NO_RECORD_FOUND/);
+  });
+
+  it('records a request the client abandons before the response', async () => {
+    const b = backend();
+    let reached: () => void = () => undefined;
+    const handled = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const url = await serve(b.service, (r) =>
+      r.get('/slow', (_req, _res) => {
+        reached();
+        // Never answers.
+      }),
+    );
+    const controller = new AbortController();
+    const pending = fetch(`${url}/slow`, { headers, signal: controller.signal }).catch(() => 'aborted');
+    await handled;
+    controller.abort();
+    expect(await pending).toBe('aborted');
+    for (let i = 0; i < 50 && b.batches.length === 0; i++) await tick(10);
+    const event = b.batches[0]?.[0] as AuditEvent;
+    expect(auditFacts(event).outcome).toBe('4');
+    expect(event.outcomeDesc).toMatch(/^CLIENT_CLOSED_REQUEST/);
+  });
+});
