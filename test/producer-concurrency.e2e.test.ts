@@ -7,34 +7,15 @@
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { testBackends } from '@nir/store/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clinicalHeaders, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
+import { type FhirReply, fhirCall } from './support/fhir-call.ts';
+import { errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
 import { NHS_NUMBER_SYSTEM, replaces, validPointer } from './support/pointers.ts';
 
 const backends = await testBackends();
 const BASE = '/producer/FHIR/R4';
 const ROUNDS = 10;
 
-interface Body {
-  resourceType?: string;
-  id?: string;
-  total?: number;
-  entry?: { resource?: { id?: string } }[];
-  meta?: { versionId?: string };
-  description?: string;
-  issue?: {
-    code?: string;
-    diagnostics?: string;
-    expression?: string[];
-    details?: { coding?: { code?: string }[] };
-  }[];
-}
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Body;
-  text: string;
-}
+type Reply = FhirReply;
 
 /** A fresh NHS number passing Modulus 11 (nrl-behaviour.md §4.1), so each round has its own patient. */
 function freshNhsNumber(): string {
@@ -57,28 +38,13 @@ describe.each(backends)('producer concurrency on $name', (backend) => {
   });
   afterAll(async () => t?.close());
 
-  async function call(
+  function call(
     method: string,
     pathname: string,
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<Reply> {
-    const response = await t.fetch(`${BASE}${pathname}`, {
-      method,
-      headers: {
-        ...clinicalHeaders(token, 'RR8'),
-        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: text ? (JSON.parse(text) as Body) : {},
-      text,
-    };
+    return fhirCall(t, method, `${BASE}${pathname}`, { token, ods: 'RR8', headers }, body);
   }
 
   function idOf(reply: Reply): string {

@@ -6,6 +6,7 @@
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { testBackends } from '@nir/store/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FhirBody, type FhirReply, fhirCall } from './support/fhir-call.ts';
 import { clinicalHeaders, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
 import { validPointer } from './support/pointers.ts';
 
@@ -19,18 +20,6 @@ function pointer(ods = 'RR8', nhs = NHS): DocumentReference {
   return validPointer({ custodian: ods, nhsNumber: nhs });
 }
 
-interface Body {
-  resourceType?: string;
-  id?: string;
-  issue?: {
-    code?: string;
-    diagnostics?: string;
-    expression?: string[];
-    details?: { coding?: { code?: string }[] };
-  }[];
-  [key: string]: unknown;
-}
-
 describe.each(backends)('provider API on $name', (backend) => {
   let t: TestRegistry;
   const tokens: Record<string, string> = {};
@@ -42,29 +31,14 @@ describe.each(backends)('provider API on $name', (backend) => {
   });
   afterAll(async () => t?.close());
 
-  async function call(
+  function call(
     method: string,
     pathname: string,
     body?: unknown,
     options: { ods?: 'RR8' | 'RAE'; headers?: Record<string, string> } = {},
-  ): Promise<{ status: number; headers: Headers; body: Body; text: string }> {
+  ): Promise<FhirReply> {
     const ods = options.ods ?? 'RR8';
-    const response = await t.fetch(`${BASE}${pathname}`, {
-      method,
-      headers: {
-        ...clinicalHeaders(tokens[ods] as string, ods),
-        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
-        ...options.headers,
-      },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: text ? (JSON.parse(text) as Body) : {},
-      text,
-    };
+    return fhirCall(t, method, `${BASE}${pathname}`, { token: tokens[ods] as string, ods, ...options }, body);
   }
 
   async function create(doc: DocumentReference = pointer(), ods: 'RR8' | 'RAE' = 'RR8'): Promise<string> {
@@ -384,7 +358,7 @@ describe.each(backends)('provider API on $name', (backend) => {
           'patient.identifier': `https://fhir.nhs.uk/Id/nhs-number|${nhs}`,
         }).toString(),
       });
-      expect(((await form.json()) as Body).total).toBe(1);
+      expect(((await form.json()) as FhirBody).total).toBe(1);
     });
 
     it('a missing or invalid subject is 400 INVALID_NHS_NUMBER', async () => {

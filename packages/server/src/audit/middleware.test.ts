@@ -87,6 +87,16 @@ async function serve(service: AuditService, mount: (router: Router) => void): Pr
 }
 
 const tick = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `ready()` (the request reached the audit writer), however loaded the machine is. */
+async function until(ready: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await tick(5);
+  }
+  await tick(); // and a little longer, so a response that should be held would have arrived
+}
 const headers = { 'x-request-id': 'req-1' };
 
 describe('audit middleware', () => {
@@ -104,7 +114,7 @@ describe('audit middleware', () => {
       settled = true;
       return r;
     });
-    await tick();
+    await until(() => b.gates.length > 0);
     expect(b.batches).toHaveLength(1);
     expect(settled).toBe(false);
     b.gates[0]?.release();
@@ -126,7 +136,7 @@ describe('audit middleware', () => {
       }),
     );
     const pending = fetch(`${url}/thing`, { method: 'POST', headers });
-    await tick();
+    await until(() => b.gates.length > 0);
     b.gates[0]?.fail(new Error('database down: relation audit_event'));
     const response = await pending;
     expect(response.status).toBe(500);
@@ -155,7 +165,7 @@ describe('audit middleware', () => {
       headersArrived = true;
       return r;
     });
-    await tick();
+    await until(() => b.gates.length > 0);
     expect(headersArrived).toBe(false);
     expect(b.batches).toHaveLength(1);
     b.gates[0]?.release();
@@ -180,7 +190,7 @@ describe('audit middleware', () => {
       }),
     );
     const pending = fetch(`${url}/stream`, { headers });
-    await tick();
+    await until(() => b.gates.length > 0);
     b.gates[0]?.fail(new Error('down'));
     const response = await pending;
     expect(response.status).toBe(500);

@@ -17,6 +17,7 @@ import {
   newPointerId,
   type PointerSchema,
   refuse,
+  type StoredFacts,
   supersedeTargets,
   validatePointer,
 } from '@nir/core';
@@ -54,6 +55,21 @@ export interface Created {
 
 function origin(call: ProducerCall): WriteOrigin {
   return { requestId: call.principal.requestId, clientId: call.principal.clientId };
+}
+
+/** Tells the audit trail about one pointer a call touched, and its patient (R7, R10). */
+function auditPointer(
+  call: ProducerCall,
+  pointer: StoredFacts,
+  versions: { versionBefore?: number; versionAfter?: number } = {},
+): void {
+  call.audit?.patient(pointer.nhsNumber);
+  call.audit?.pointer({
+    id: pointer.id,
+    custodian: pointer.custodian,
+    nhsNumber: pointer.nhsNumber,
+    ...versions,
+  });
 }
 
 function checkVersion(stored: StoredPointer, ifMatch: number | undefined): void {
@@ -131,22 +147,10 @@ export class PointerService {
       { pointer, id, date: creationDate(pointer, call.now, allowOverride), now: call.now },
       origin(call),
     );
-    call.audit?.patient(stored.nhsNumber);
-    call.audit?.pointer({
-      id,
-      custodian: stored.custodian,
-      nhsNumber: stored.nhsNumber,
-      versionAfter: stored.version,
-    });
+    auditPointer(call, stored, { versionAfter: stored.version });
     for (const old of toRemove.values()) {
       const version = await writer.remove(old, call.now, origin(call), id);
-      call.audit?.pointer({
-        id: old.id,
-        custodian: old.custodian,
-        nhsNumber: old.nhsNumber,
-        versionBefore: old.version,
-        versionAfter: version,
-      });
+      auditPointer(call, old, { versionBefore: old.version, versionAfter: version });
     }
     const superseded = [...toRemove.keys()];
     const hasReplaces = supersedeTargets(pointer).length > 0;
@@ -175,14 +179,7 @@ export class PointerService {
       checkImmutableFields(stored.resource, next);
       checkTypePermitted(next, call.principal.grant);
       const updated = await writer.update(stored, next, call.now, origin(call));
-      call.audit?.patient(updated.nhsNumber);
-      call.audit?.pointer({
-        id,
-        custodian: updated.custodian,
-        nhsNumber: updated.nhsNumber,
-        versionBefore: stored.version,
-        versionAfter: updated.version,
-      });
+      auditPointer(call, updated, { versionBefore: stored.version, versionAfter: updated.version });
       await call.audit?.recordWithin(writer.executor, 200);
       return updated;
     });
@@ -196,14 +193,7 @@ export class PointerService {
       checkVersion(stored, ifMatch);
       checkTypePermitted(stored.resource, call.principal.grant);
       const version = await writer.remove(stored, call.now, origin(call));
-      call.audit?.patient(stored.nhsNumber);
-      call.audit?.pointer({
-        id,
-        custodian: stored.custodian,
-        nhsNumber: stored.nhsNumber,
-        versionBefore: stored.version,
-        versionAfter: version,
-      });
+      auditPointer(call, stored, { versionBefore: stored.version, versionAfter: version });
       await call.audit?.recordWithin(writer.executor, 200);
       return { version };
     });
@@ -213,8 +203,7 @@ export class PointerService {
   async read(id: string, call: ProducerCall): Promise<StoredPointer> {
     checkOwnership(id, call.principal.odsCode, 'read');
     const stored = (await this.#pointers.read(id)) ?? notFound();
-    call.audit?.patient(stored.nhsNumber);
-    call.audit?.pointer({ id, custodian: stored.custodian, nhsNumber: stored.nhsNumber });
+    auditPointer(call, stored);
     const [system = '', code = ''] = stored.type.split('|');
     if (!grantAllowsType(call.principal.grant, system, code)) {
       throw refuse(
