@@ -5,62 +5,28 @@
  * in the middle of it. After a restart, every request that received a response has exactly one
  * AuditEvent.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { createClientAssertion, demoUserClaims } from '@nir/cli';
 import { auditFacts } from '@nir/core';
 import { openStore } from '@nir/store';
 import { testBackends } from '@nir/store/testing';
 import { describe, expect, it } from 'vitest';
-import { clinicalHeaders, demoPrivateKey, freePort, REPO_ROOT } from './support/harness.ts';
+import { clinicalHeaders, demoPrivateKey } from './support/harness.ts';
 import { validPointer } from './support/pointers.ts';
+import { type ServerProcess, startServerProcess } from './support/server-process.ts';
 
 const backends = await testBackends();
 const postgres = backends.find((b) => b.name === 'postgres');
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<void>;
-  output: () => string;
-}
-
-async function startServer(databaseUrl: string): Promise<Running> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['packages/server/src/main.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      NIR_PUBLIC_URL: url,
-      DATABASE_URL: databaseUrl,
-      NIR_DEMO_MODE: 'true',
-      NIR_DB_POOL_SIZE: '8',
-      LOG_LEVEL: 'fatal',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 45_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
-    try {
-      if ((await fetch(`${url}/_status`)).status === 200) return { child, url, exited, output: () => output };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`server did not start: ${output}`);
+/** The registry process on `databaseUrl`, in demo mode, logging only fatal errors. */
+function startServer(databaseUrl: string): Promise<ServerProcess> {
+  return startServerProcess((url) => ({
+    NIR_PUBLIC_URL: url,
+    DATABASE_URL: databaseUrl,
+    NIR_DEMO_MODE: 'true',
+    NIR_DB_POOL_SIZE: '8',
+    LOG_LEVEL: 'fatal',
+  }));
 }
 
 async function token(url: string, clientId: string, ods: string): Promise<string> {
@@ -92,7 +58,7 @@ describe('audit survives a crash (PostgreSQL, real server process)', () => {
     async () => {
       const database = await postgres?.freshDatabaseUrl?.();
       if (!database) throw new Error('no database');
-      let running: Running | undefined;
+      let running: ServerProcess | undefined;
       try {
         running = await startServer(database.url);
         const { url } = running;

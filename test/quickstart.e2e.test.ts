@@ -3,7 +3,6 @@
  * runs) on the embedded database with a data directory, then a restart that keeps the data
  * and the jti memory (R18); and on PostgreSQL, where demo mode is off and demo keys refused.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,50 +10,10 @@ import { createClientAssertion, demoUserClaims } from '@nir/cli';
 import { openStore } from '@nir/store';
 import { testBackends } from '@nir/store/testing';
 import { describe, expect, it } from 'vitest';
-import { demoPrivateKey, freePort, REPO_ROOT } from './support/harness.ts';
+import { demoPrivateKey } from './support/harness.ts';
+import { type ServerProcess, startServerProcess, stopServerProcess } from './support/server-process.ts';
 
 const backends = await testBackends();
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-async function startMain(env: Record<string, string>): Promise<Running> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['packages/server/src/main.ts'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const deadline = Date.now() + 45_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
-    try {
-      if ((await fetch(`${url}/_status`)).status === 200) return { child, url, output: () => output };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`server did not start: ${output}`);
-}
-
-async function stopMain(running: Running): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
-  running.child.kill('SIGTERM');
-  return exited;
-}
 
 async function tokenRequest(url: string, assertion: string): Promise<Response> {
   return fetch(`${url}/oauth2/token`, {
@@ -80,8 +39,8 @@ async function demoAssertion(url: string, clientId: string, ods: string): Promis
 describe('quick start on the embedded database', () => {
   it('starts with the demo catalogue, keeps data and used jtis across a restart, and locks its data directory', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'nir-quickstart-'));
-    const first = await startMain({ NIR_DATA_DIR: dataDir });
-    let second: Running | undefined;
+    const first = await startServerProcess({ NIR_DATA_DIR: dataDir });
+    let second: ServerProcess | undefined;
     try {
       expect(first.output()).toContain('pnpm nir token --client demo-consumer');
       const assertion = await demoAssertion(first.url, 'demo-consumer', 'RWY');
@@ -104,8 +63,8 @@ describe('quick start on the embedded database', () => {
       // A second process may not open the same embedded database.
       await expect(openStore({ dataDir })).rejects.toThrow(/in use by process/);
 
-      expect(await stopMain(first)).toBe(0);
-      second = await startMain({ NIR_DATA_DIR: dataDir });
+      expect(await stopServerProcess(first)).toBe(0);
+      second = await startServerProcess({ NIR_DATA_DIR: dataDir });
       // The replayed assertion is refused after the restart: the jti was kept in the database.
       expect((await tokenRequest(second.url, assertion)).status).toBe(401);
       // The administrator's change survived, and the demo seed did not undo it.
@@ -117,7 +76,7 @@ describe('quick start on the embedded database', () => {
       expect(second.output()).not.toContain('was seeded');
     } finally {
       if (first.child.exitCode === null) first.child.kill('SIGKILL');
-      if (second) await stopMain(second);
+      if (second) await stopServerProcess(second);
     }
   }, 120_000);
 });
@@ -129,9 +88,9 @@ describe('start on PostgreSQL', () => {
     async () => {
       const database = await postgres?.freshDatabaseUrl?.();
       if (!database) throw new Error('no database');
-      let running: Running | undefined;
+      let running: ServerProcess | undefined;
       try {
-        running = await startMain({ DATABASE_URL: database.url });
+        running = await startServerProcess({ DATABASE_URL: database.url });
         const refused = await tokenRequest(
           running.url,
           await demoAssertion(running.url, 'demo-consumer', 'RWY'),
@@ -139,7 +98,7 @@ describe('start on PostgreSQL', () => {
         expect(refused.status).toBe(401);
         expect((await fetch(`${running.url}/_status`)).status).toBe(200);
       } finally {
-        if (running) await stopMain(running);
+        if (running) await stopServerProcess(running);
         await database.drop();
       }
     },

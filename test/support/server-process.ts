@@ -1,0 +1,59 @@
+/**
+ * The registry as a real process (`packages/server/src/main.ts`, what `pnpm start` runs), for
+ * tests of start-up, restarts and crashes. Resolves once `/_status` answers 200.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { freePort } from './free-port.ts';
+import { REPO_ROOT } from './harness.ts';
+
+/** A running registry process. */
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  /** Settles with the exit code when the process ends. */
+  exited: Promise<number | null>;
+  /** Everything it printed so far. */
+  output: () => string;
+}
+
+/**
+ * Starts the registry on a free loopback port. `env` is the process environment beyond PATH,
+ * PORT and LOG_LEVEL (warn); give a function to use the chosen base URL in it.
+ */
+export async function startServerProcess(
+  env: Record<string, string> | ((url: string) => Record<string, string>),
+): Promise<ServerProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const extra = typeof env === 'function' ? env(url) : env;
+  const child = spawn(process.execPath, ['packages/server/src/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'warn', ...extra },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 45_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
+    try {
+      if ((await fetch(`${url}/_status`)).status === 200) return { child, url, exited, output: () => output };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server did not start: ${output}`);
+}
+
+/** Stops a registry process with SIGTERM; resolves with its exit code. */
+export async function stopServerProcess(running: ServerProcess): Promise<number | null> {
+  running.child.kill('SIGTERM');
+  return running.exited;
+}
