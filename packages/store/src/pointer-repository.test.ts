@@ -162,6 +162,8 @@ describe.each(await testBackends())('PointerRepository on $name', (backend) => {
       {
         id: input.id,
         version: 1,
+        nhsNumber: '9000000009',
+        custodian: 'RR8',
         action: 'create',
         recordedAt: input.now.toISOString(),
         requestId: 'req-1',

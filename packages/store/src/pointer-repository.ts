@@ -37,6 +37,8 @@ export interface StoredPointer extends StoredFacts {
 export interface PointerVersion {
   id: string;
   version: number;
+  nhsNumber: string;
+  custodian: string;
   action: 'create' | 'update' | 'delete' | 'supersede';
   recordedAt: string;
   requestId: string | null;
@@ -128,6 +130,8 @@ export class PointerRepository {
     return rows.map((row) => ({
       id: row.id,
       version: row.version,
+      nhsNumber: row.nhs_number,
+      custodian: row.custodian,
       action: row.action as PointerVersion['action'],
       recordedAt: isoTimestamp(row.recorded_at),
       requestId: row.request_id,

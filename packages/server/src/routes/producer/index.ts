@@ -45,12 +45,13 @@ interface ProducerAudit extends WriteAudit {
   submissionSet?(id: string): void;
 }
 
+/** The request's audit context, when the audit trail is mounted (it is, in the registry). */
+function auditIn(res: Response): ProducerAudit | undefined {
+  return res.locals.audit as ProducerAudit | undefined;
+}
+
 function call(res: Response): ProducerCall {
-  return {
-    principal: res.locals.principal as Principal,
-    now: new Date(),
-    audit: res.locals.audit as ProducerAudit | undefined,
-  };
+  return { principal: res.locals.principal as Principal, now: new Date(), audit: auditIn(res) };
 }
 
 function idParam(req: Request): string {
@@ -110,7 +111,7 @@ export function producerModule(deps: ProducerDeps): ApiModule {
       const principal = res.locals.principal as Principal;
       const params = (req.method === 'GET' ? req.query : req.body) as Record<string, unknown>;
       const query = readOwnSearch(params, principal.odsCode, principal.grant);
-      (res.locals.audit as ProducerAudit | undefined)?.patient(query.nhsNumber);
+      auditIn(res)?.patient(query.nhsNumber);
       sendFhir(res, 200, ownSearchBundle(await deps.pointers.searchOwn(query), principal.grant));
     };
 
@@ -170,14 +171,15 @@ export function producerModule(deps: ProducerDeps): ApiModule {
         const versions = await deps.pointers.history(id);
         if (versions.length === 0)
           throw refuse('NO_RECORD_FOUND', 'The requested DocumentReference could not be found');
-        const audit = res.locals.audit as ProducerAudit | undefined;
-        const first = versions[0];
-        if (first) {
-          audit?.patient(
-            (versions.find((v) => v.resource)?.resource?.subject?.identifier?.value as string | undefined) ??
-              '',
-          );
-          audit?.pointer({ id, custodian: principal.odsCode, versionAfter: first.version });
+        const [latest] = versions;
+        if (latest) {
+          auditIn(res)?.patient(latest.nhsNumber);
+          auditIn(res)?.pointer({
+            id,
+            custodian: latest.custodian,
+            nhsNumber: latest.nhsNumber,
+            versionAfter: latest.version,
+          });
         }
         sendFhir(res, 200, historyBundle(`${req.protocol}://${req.get('host')}${req.baseUrl}`, versions));
       })
@@ -206,9 +208,8 @@ export function producerModule(deps: ProducerDeps): ApiModule {
     router
       .route('/')
       .post(as('transaction'), ...body, async (req: Request, res: Response) => {
-        const audit = res.locals.audit as ProducerAudit | undefined;
         const bundle = await provideBundle(service, deps.pointers, req.body, call(res), (id) =>
-          audit?.submissionSet?.(id),
+          auditIn(res)?.submissionSet?.(id),
         );
         sendFhir(res, 200, bundle);
       })
