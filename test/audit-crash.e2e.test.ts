@@ -6,14 +6,18 @@
  * AuditEvent.
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
-import { createClientAssertion, demoUserClaims } from '@nir/cli';
 import { auditFacts } from '@nir/core';
 import { openStore } from '@nir/store';
 import { testBackends } from '@nir/store/testing';
 import { describe, expect, it } from 'vitest';
-import { clinicalHeaders, demoPrivateKey } from './support/harness.ts';
+import { clinicalHeaders } from './support/harness.ts';
 import { validPointer } from './support/pointers.ts';
-import { type ServerProcess, startServerProcess } from './support/server-process.ts';
+import {
+  demoAssertion,
+  type ServerProcess,
+  startServerProcess,
+  tokenRequest,
+} from './support/server-process.ts';
 
 const backends = await testBackends();
 const postgres = backends.find((b) => b.name === 'postgres');
@@ -30,21 +34,7 @@ function startServer(databaseUrl: string): Promise<ServerProcess> {
 }
 
 async function token(url: string, clientId: string, ods: string): Promise<string> {
-  const assertion = await createClientAssertion({
-    clientId,
-    privateJwk: await demoPrivateKey(clientId),
-    tokenUrl: `${url}/oauth2/token`,
-    iua: demoUserClaims(ods),
-  });
-  const response = await fetch(`${url}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: assertion,
-    }).toString(),
-  });
+  const response = await tokenRequest(url, await demoAssertion(url, clientId, ods));
   const body = (await response.json()) as { access_token?: string };
   if (!body.access_token) throw new Error(`no token for ${clientId}: ${JSON.stringify(body)}`);
   return body.access_token;

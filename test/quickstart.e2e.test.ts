@@ -6,35 +6,18 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createClientAssertion, demoUserClaims } from '@nir/cli';
 import { openStore } from '@nir/store';
 import { testBackends } from '@nir/store/testing';
 import { describe, expect, it } from 'vitest';
-import { demoPrivateKey } from './support/harness.ts';
-import { type ServerProcess, startServerProcess, stopServerProcess } from './support/server-process.ts';
+import {
+  demoAssertion,
+  type ServerProcess,
+  startServerProcess,
+  stopServerProcess,
+  tokenRequest,
+} from './support/server-process.ts';
 
 const backends = await testBackends();
-
-async function tokenRequest(url: string, assertion: string): Promise<Response> {
-  return fetch(`${url}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: assertion,
-    }).toString(),
-  });
-}
-
-async function demoAssertion(url: string, clientId: string, ods: string): Promise<string> {
-  return createClientAssertion({
-    clientId,
-    privateJwk: await demoPrivateKey(clientId),
-    tokenUrl: `${url}/oauth2/token`,
-    iua: demoUserClaims(ods),
-  });
-}
 
 describe('quick start on the embedded database', () => {
   it('starts with the demo catalogue, keeps data and used jtis across a restart, and locks its data directory', async () => {

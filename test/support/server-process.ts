@@ -3,8 +3,9 @@
  * tests of start-up, restarts and crashes. Resolves once `/_status` answers 200.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createClientAssertion, demoUserClaims } from '@nir/cli';
 import { freePort } from './free-port.ts';
-import { REPO_ROOT } from './harness.ts';
+import { demoPrivateKey, REPO_ROOT } from './harness.ts';
 
 /** A running registry process. */
 export interface ServerProcess {
@@ -56,4 +57,27 @@ export async function startServerProcess(
 export async function stopServerProcess(running: ServerProcess): Promise<number | null> {
   running.child.kill('SIGTERM');
   return running.exited;
+}
+
+/** Posts a client-credentials token request with `assertion` to the registry at `url`. */
+export async function tokenRequest(url: string, assertion: string): Promise<Response> {
+  return fetch(`${url}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    }).toString(),
+  });
+}
+
+/** A demo client's signed assertion for the registry at `url`, with a demo user of `ods`. */
+export async function demoAssertion(url: string, clientId: string, ods: string): Promise<string> {
+  return createClientAssertion({
+    clientId,
+    privateJwk: await demoPrivateKey(clientId),
+    tokenUrl: `${url}/oauth2/token`,
+    iua: demoUserClaims(ods),
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * Stage B (nrl-behaviour.md §4.3): every rule id of business-rules.ts and retrieval-url.ts,
+ * Stage B (nrl-behaviour.md §4.3): every rule id of business-rules.ts, content-rules.ts and retrieval-url.ts,
  * each broken by one mutation of a valid pointer, with NRL's code, status, expression and
  * diagnostics. The schema is the published one (fhir-profiles/, R13).
  */
@@ -587,7 +587,7 @@ function mutated(testCase: RuleCase): DocumentReference {
 describe('stage B business rules (nrl-behaviour.md §4.3)', () => {
   it('the table covers every rule id that business-rules.ts and retrieval-url.ts produce', () => {
     const produced = new Set<string>();
-    for (const file of ['business-rules.ts', 'retrieval-url.ts']) {
+    for (const file of ['business-rules.ts', 'content-rules.ts', 'retrieval-url.ts']) {
       const source = readFileSync(new URL(file, import.meta.url), 'utf8');
       for (const match of source.matchAll(/fail\(\s*'([^']+)'/g)) produced.add(match[1] as string);
     }

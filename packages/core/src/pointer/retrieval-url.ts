@@ -3,17 +3,13 @@
  * an `ssp://` Spine Secure Proxy URL. It must carry no credentials and not the patient's NHS
  * number, since pointers are shared with every approved consumer and URLs end up in logs.
  */
-import type { RuleFailure } from './business-rules.ts';
+import { fail, type RuleFailure } from './rule-failure.ts';
 
 const ALLOWED_SCHEMES = new Set(['https:', 'ssp:']);
 
 /** Query parameter names that carry credentials. */
 const CREDENTIAL_PARAMETERS =
   /^(access[_-]?token|id[_-]?token|token|password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|apikey|key|sig|signature|x-amz-signature|x-amz-credential|code)$/i;
-
-function fail(rule: string, expression: string, diagnostics: string): RuleFailure {
-  return { rule, code: 'UNPROCESSABLE_ENTITY', expression, diagnostics };
-}
 
 /** Percent-decodes what can be decoded; a malformed escape is left as it is (never throws). */
 function safeDecode(url: string): string {
