@@ -10,3 +10,4 @@ export * from './pointer/index.ts';
 export * from './printable-text.ts';
 export * from './purpose-of-use.ts';
 export * from './scopes.ts';
+export * from './search/index.ts';

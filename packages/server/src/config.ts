@@ -31,6 +31,10 @@ export interface ServerConfig {
   auditAsid: string | undefined;
   /** Largest number of AuditEvents one group-commit INSERT takes. */
   auditBatchEvents: number;
+  /** The most pointers one consumer search Bundle holds when the client sends no `_count`. */
+  consumerSearchCap: number;
+  /** The largest page size a consumer's `_count` gets. */
+  consumerMaxCount: number;
 }
 
 function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -86,5 +90,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     auditRetentionMonths: integer('NIR_AUDIT_RETENTION_MONTHS', env.NIR_AUDIT_RETENTION_MONTHS, 72, 1, 1200),
     auditAsid: asid(env.NIR_AUDIT_ASID),
     auditBatchEvents: integer('NIR_AUDIT_BATCH_EVENTS', env.NIR_AUDIT_BATCH_EVENTS, 1000, 1, 5000),
+    consumerSearchCap: integer('NIR_CONSUMER_SEARCH_CAP', env.NIR_CONSUMER_SEARCH_CAP, 1000, 1, 10_000),
+    consumerMaxCount: integer('NIR_CONSUMER_MAX_COUNT', env.NIR_CONSUMER_MAX_COUNT, 100, 1, 1000),
   };
 }

@@ -5,8 +5,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DocumentReference } from '@medplum/fhirtypes';
 import { type PublicJwk, parseClientInput, parseGrantInput, parseOrganisationInput } from '@nir/core';
-import type { CatalogueRepository } from '@nir/store';
+import type { CatalogueRepository, PointerRepository } from '@nir/store';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 
 /** The repository's `demo/` folder. */
@@ -61,4 +62,30 @@ export async function seedDemoCatalogue(
     await catalogue.putGrant(parseGrantInput(grant), DEMO_ACTOR);
   }
   return true;
+}
+
+/**
+ * Seeds the published example pointers (`fhir-profiles/examples/`, NHS number 9000000009,
+ * custodian RR8) so that the quick start's consumer search finds something. Only with a
+ * freshly seeded demo catalogue; a pointer whose id exists is left alone.
+ */
+export async function seedDemoPointers(pointers: PointerRepository, examplesDir: string): Promise<number> {
+  let seeded = 0;
+  for (const name of (await readdir(examplesDir)).filter((n) => n.startsWith('DocumentReference-')).sort()) {
+    const {
+      id,
+      meta: _meta,
+      ...pointer
+    } = JSON.parse(await readFile(path.join(examplesDir, name), 'utf8')) as DocumentReference;
+    if (!id || (await pointers.read(id))) continue;
+    const now = new Date();
+    await pointers.transaction((writer) =>
+      writer.create(
+        { pointer: pointer as DocumentReference, id, date: now.toISOString(), now },
+        { requestId: 'demo-seed', clientId: DEMO_ACTOR },
+      ),
+    );
+    seeded += 1;
+  }
+  return seeded;
 }

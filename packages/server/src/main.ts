@@ -2,11 +2,16 @@
  * `pnpm start`: runs the registry. With no DATABASE_URL it uses the embedded database and the
  * demo catalogue, so a bare machine has a working registry in one command.
  */
+import path from 'node:path';
 import { readConfig } from './config.ts';
+import { seedDemoPointers } from './demo.ts';
 import { createRegistry } from './registry.ts';
+import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
 
 const config = readConfig();
 const registry = await createRegistry(config);
+if (registry.seededDemo)
+  await seedDemoPointers(registry.pointers, path.join(DEFAULT_PROFILES_DIR, 'examples'));
 const port = await registry.listen(config.port, config.host);
 const base = config.publicUrl;
 
@@ -27,13 +32,14 @@ National Imaging Registry running on http://${config.host}:${port} (${registry.s
     registry.store.backend === 'pglite' ? ` in ${config.dataDir}` : ''
   }).
 DEMO MODE: demo clients and keys from demo/ are accepted. Never use demo mode in production.
-${registry.seededDemo ? 'The demo Controller Catalogue was seeded.\n' : ''}
+${registry.seededDemo ? 'The demo Controller Catalogue and two example pointers (NHS number 9000000009) were seeded.\n' : ''}
 Get a token (in another terminal):
   pnpm nir token --client demo-consumer          # consumer of RWY
   pnpm nir token --client demo-provider-a        # provider RR8
 Then, for example:
   curl -H "Authorization: Bearer <token>" -H "X-Request-Id: $(uuidgen || echo demo-1)" \\
-       -H "NHSD-End-User-Organisation-ODS: RWY" ${base}/consumer/FHIR/R4/metadata
+       -H "NHSD-End-User-Organisation-ODS: RWY" \\
+       "${base}/consumer/FHIR/R4/DocumentReference?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009"
 Health: ${base}/_status   Discovery: ${base}/.well-known/smart-configuration
 `);
 }

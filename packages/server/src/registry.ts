@@ -24,6 +24,7 @@ import { DEFAULT_DEMO_DIR, demoKeyThumbprints, seedDemoCatalogue } from './demo.
 import { createLogger } from './logging.ts';
 import { loadPublishedProfiles } from './profiles.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
+import { consumerModule } from './routes/consumer/index.ts';
 import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
 import { producerModule } from './routes/producer/index.ts';
 
@@ -95,11 +96,23 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const profilesDir = options.profilesDir ?? DEFAULT_PROFILES_DIR;
   const published = await loadPublishedProfiles(profilesDir);
   const pointers = new PointerRepository(store.db);
+  const reindexed = await pointers.reindexSearchFacts();
+  if (reindexed > 0) logger.info({ pointers: reindexed }, 'search facts recomputed');
   const modules: Partial<Record<FhirApi, ApiModule[]>> = {
     ...options.modules,
     producer: [
       producerModule({ pointers, schema: published.pointerSchema, profiles: published.resources }),
       ...(options.modules?.producer ?? []),
+    ],
+    consumer: [
+      consumerModule({
+        pointers,
+        terminology: published.pointerSchema.terminology,
+        baseUrl: `${config.publicUrl}/consumer/FHIR/R4`,
+        searchCap: config.consumerSearchCap,
+        maxCount: config.consumerMaxCount,
+      }),
+      ...(options.modules?.consumer ?? []),
     ],
   };
 

@@ -6,6 +6,7 @@ export * from './catalogue-repository.ts';
 export * from './migrator.ts';
 export * from './open-store.ts';
 export * from './pointer-repository.ts';
+export type { PageEntry, SearchPage } from './pointer-search.ts';
 export * from './replay-guard.ts';
 export * from './schema.ts';
 export * from './signing-key-store.ts';

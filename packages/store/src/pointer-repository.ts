@@ -12,12 +12,17 @@ import {
   custodianOf,
   masterIdentifierOf,
   nhsNumberOf,
+  type PointerSearch,
   refuse,
+  SEARCH_FACTS_VERSION,
   type StoredFacts,
+  searchFactsOf,
   stampPointer,
+  type TypeAccess,
   typeOf,
 } from '@nir/core';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { countPointers, factColumns, type SearchPage, searchPointers } from './pointer-search.ts';
 import type { DatabaseSchema, PointerTable } from './schema.ts';
 import { isoTimestamp } from './schema.ts';
 
@@ -117,6 +122,47 @@ export class PointerRepository {
     if (query.categories !== undefined) select = select.where('category', 'in', query.categories);
     const rows = await select.orderBy('created_on').orderBy('id').execute();
     return rows.map(toStored);
+  }
+
+  /** One page of a consumer search, with the exact total, filtered by the compiled grant (R3). */
+  search(search: PointerSearch, access: TypeAccess, pageSize: number): Promise<SearchPage> {
+    return searchPointers(this.#db, search, access, pageSize);
+  }
+
+  /** How many pointers a consumer search matches for the caller (R3). */
+  count(search: PointerSearch, access: TypeAccess): Promise<number> {
+    return countPointers(this.#db, search, access);
+  }
+
+  /**
+   * Recomputes the search columns of rows written by an older `searchFactsOf` (or before
+   * migration 0005), in batches; a row changed meanwhile is left to its writer. Returns how
+   * many rows were brought up to date.
+   */
+  async reindexSearchFacts(batchSize = 500): Promise<number> {
+    let done = 0;
+    for (;;) {
+      const rows = await this.#db
+        .selectFrom('pointer')
+        .select(['nhs_number', 'id', 'version', 'resource'])
+        .where('facts_version', '<', SEARCH_FACTS_VERSION)
+        .limit(batchSize)
+        .execute();
+      if (rows.length === 0) return done;
+      for (const row of rows) {
+        await this.#db
+          .updateTable('pointer')
+          .set({
+            ...factColumns(searchFactsOf(row.resource as DocumentReference)),
+            facts_version: SEARCH_FACTS_VERSION,
+          })
+          .where('nhs_number', '=', row.nhs_number)
+          .where('id', '=', row.id)
+          .where('version', '=', row.version)
+          .execute();
+      }
+      done += rows.length;
+    }
   }
 
   /** Every kept version of a pointer, newest first (R10). */
@@ -237,6 +283,8 @@ export class PointerWriter {
         created_on: input.now,
         updated_on: input.now,
         resource: JSON.stringify(resource),
+        ...factColumns(searchFactsOf(resource)),
+        facts_version: SEARCH_FACTS_VERSION,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -265,6 +313,8 @@ export class PointerWriter {
         updated_on: now,
         category: categoryOf(next),
         resource: JSON.stringify(resource),
+        ...factColumns(searchFactsOf(resource)),
+        facts_version: SEARCH_FACTS_VERSION,
       })
       .where('nhs_number', '=', current.nhsNumber)
       .where('id', '=', current.id)

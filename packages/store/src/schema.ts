@@ -73,6 +73,14 @@ export interface PointerTable {
   created_on: Timestamp;
   updated_on: Timestamp;
   resource: Json;
+  search_tokens: Generated<string[]>;
+  date_low: Timestamp | null;
+  date_high: Timestamp | null;
+  creation_low: Generated<string[]>;
+  creation_high: Generated<string[]>;
+  period_low: Timestamp | null;
+  period_high: Timestamp | null;
+  facts_version: Generated<number>;
 }
 
 export interface PointerLocatorTable {

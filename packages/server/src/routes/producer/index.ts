@@ -13,18 +13,13 @@ import {
   refuse,
 } from '@nir/core';
 import type { PointerRepository } from '@nir/store';
-import express, {
-  type ErrorRequestHandler,
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { ApiModule } from '../../app.ts';
-import { JSON_TYPES, jsonBody, requireBody } from '../../http/body.ts';
+import { jsonBody, requireBody } from '../../http/body.ts';
 import { methodNotAllowed } from '../../http/errors.ts';
 import type { Principal } from '../../http/guard.ts';
 import { sendFhir } from '../../http/respond.ts';
+import { searchBody } from '../../http/search-body.ts';
 import { mountConformance } from './conformance.ts';
 import { historyBundle } from './history.ts';
 import { ownSearchBundle, readOwnSearch } from './own-search.ts';
@@ -78,23 +73,6 @@ const pointerJsonErrors: ErrorRequestHandler = (error, _req, _res, next) => {
   next(error);
 };
 
-/** Search bodies: NRL's JSON or MHD's form encoding. */
-function searchBody(limitBytes: number): Handlers {
-  return [
-    (req: Request, _res: Response, next: NextFunction) => {
-      next(
-        req.is([...JSON_TYPES, 'application/x-www-form-urlencoded'])
-          ? undefined
-          : refuse('UNSUPPORTED_MEDIA_TYPE', 'Search bodies are application/x-www-form-urlencoded or JSON'),
-      );
-    },
-    express.json({ type: JSON_TYPES, limit: limitBytes }),
-    express.urlencoded({ extended: false, limit: limitBytes }),
-    pointerJsonErrors,
-    requireBody,
-  ];
-}
-
 function validationResult(error: unknown): OperationOutcome {
   if (isOperationOutcomeError(error)) return error.toOperationOutcome();
   throw error;
@@ -117,7 +95,7 @@ export function producerModule(deps: ProducerDeps): ApiModule {
 
     router
       .route('/DocumentReference/_search')
-      .post(as('search'), ...searchBody(bodyLimitBytes), search)
+      .post(as('search'), ...searchBody(bodyLimitBytes, pointerJsonErrors), search)
       .all(methodNotAllowed(['POST']));
 
     router

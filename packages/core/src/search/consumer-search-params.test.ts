@@ -1,0 +1,188 @@
+/**
+ * Reading a consumer search (docs/consumer-api.md; nrl-behaviour.md §2.2): NRL's refusals and
+ * their order, the aliases, the ITI-67 parameters and paging.
+ */
+import { describe, expect, it } from 'vitest';
+import { isOperationOutcomeError } from '../outcomes.ts';
+import { publishedSchema } from '../pointer/test-fixtures.ts';
+import {
+  type ConsumerSearchContext,
+  type ParameterSource,
+  readConsumerSearch,
+} from './consumer-search-params.ts';
+import { encodePageToken } from './page-token.ts';
+import { compileTypeAccess } from './type-access.ts';
+
+const SUBJECT = 'https://fhir.nhs.uk/Id/nhs-number|9000000009';
+const MAULR = 'https://nicip.nhs.uk|MAULR';
+const REPORT = 'http://snomed.info/sct|721981007';
+const RR8 = 'https://fhir.nhs.uk/Id/ods-organization-code|RR8';
+
+const { terminology } = publishedSchema();
+function context(source: ParameterSource = 'query'): ConsumerSearchContext {
+  return {
+    access: compileTypeAccess({ pointerTypes: [MAULR], accessControls: [] }),
+    terminology,
+    maxCount: 100,
+    now: Date.parse('2026-11-28T00:00:00Z'),
+    source,
+  };
+}
+
+function refusal(params: Record<string, unknown>, source: ParameterSource = 'query') {
+  try {
+    readConsumerSearch(params, context(source));
+  } catch (error) {
+    if (isOperationOutcomeError(error)) return { status: error.status, ...error.issues[0] };
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('readConsumerSearch', () => {
+  it('reads NRL parameters and lists them in the self-link order', () => {
+    const read = readConsumerSearch(
+      { category: REPORT, type: MAULR, 'custodian:identifier': RR8, 'subject:identifier': SUBJECT },
+      context(),
+    );
+    expect(read.search).toMatchObject({
+      nhsNumber: '9000000009',
+      types: [MAULR],
+      categories: [REPORT],
+      custodians: ['RR8'],
+      summaryCount: false,
+    });
+    expect(read.used.map(([key]) => key)).toEqual([
+      'subject:identifier',
+      'custodian:identifier',
+      'type',
+      'category',
+    ]);
+  });
+
+  it.each(['patient.identifier', 'patient:identifier', 'subject.identifier'])(
+    'accepts the MHD alias %s',
+    (key) => {
+      const read = readConsumerSearch({ [key]: SUBJECT }, context());
+      expect(read.search.nhsNumber).toBe('9000000009');
+      expect(read.used).toEqual([['subject:identifier', SUBJECT]]);
+    },
+  );
+
+  it('NRL §2.2: an unknown key is refused first, with NRL wording', () => {
+    expect(refusal({ extra: '1', 'subject:identifier': 'bad' })).toMatchObject({
+      status: 400,
+      code: 'INVALID_PARAMETER',
+      diagnostics: 'Invalid query parameter (extra: Extra inputs are not permitted)',
+      expression: 'extra',
+    });
+  });
+
+  it('NRL §1.5: in a JSON body the same fault is MESSAGE_NOT_WELL_FORMED', () => {
+    expect(refusal({ extra: '1', 'subject:identifier': SUBJECT }, 'json-body')).toMatchObject({
+      code: 'MESSAGE_NOT_WELL_FORMED',
+      diagnostics: 'Request body could not be parsed (extra: Extra inputs are not permitted)',
+    });
+  });
+
+  it('NRL §2.2: the subject is required, in its pattern, and Modulus 11 valid', () => {
+    expect(refusal({})).toMatchObject({
+      code: 'INVALID_PARAMETER',
+      diagnostics: 'Invalid query parameter (subject:identifier: Field required)',
+      expression: 'subject:identifier',
+    });
+    expect(refusal({ 'subject:identifier': 'https://example.org|9000000009' })).toMatchObject({
+      code: 'INVALID_PARAMETER',
+    });
+    expect(refusal({ 'subject:identifier': 'https://fhir.nhs.uk/Id/nhs-number|9000000001' })).toMatchObject({
+      code: 'INVALID_NHS_NUMBER',
+      expression: 'subject:identifier',
+    });
+    expect(
+      refusal({ 'subject:identifier': 'https://fhir.nhs.uk/Id/nhs-number|9000000001', _summary: 'count' }),
+    ).toMatchObject({ code: 'INVALID_IDENTIFIER_VALUE' });
+  });
+
+  it('R3: a type outside the grant is INVALID_CODE_SYSTEM, comparing system and code', () => {
+    for (const type of ['https://nicip.nhs.uk|MAXIB', 'http://snomed.info/sct|MAULR']) {
+      expect(refusal({ 'subject:identifier': SUBJECT, type })).toMatchObject({
+        status: 400,
+        code: 'INVALID_CODE_SYSTEM',
+        expression: 'type',
+      });
+    }
+  });
+
+  it('NRL §2.2: a category outside the value set is INVALID_CODE_SYSTEM', () => {
+    expect(
+      refusal({ 'subject:identifier': SUBJECT, category: `${REPORT},http://snomed.info/sct|1` }),
+    ).toMatchObject({
+      code: 'INVALID_CODE_SYSTEM',
+      expression: 'category',
+    });
+  });
+
+  it('custodian subset and exclusion take ODS codes in the ODS system', () => {
+    const read = readConsumerSearch(
+      {
+        'subject:identifier': SUBJECT,
+        'custodian:identifier': `${RR8},https://fhir.nhs.uk/Id/ods-organization-code|RAE`,
+        'exclude-custodian': 'https://fhir.nhs.uk/Id/ods-organization-code|RAE',
+      },
+      context(),
+    );
+    expect(read.search.custodians).toEqual(['RR8', 'RAE']);
+    expect(read.search.excludedCustodians).toEqual(['RAE']);
+    expect(
+      refusal({ 'subject:identifier': SUBJECT, 'custodian:identifier': 'https://example.org|RR8' }),
+    ).toMatchObject({
+      code: 'INVALID_PARAMETER',
+      expression: 'custodian:identifier',
+    });
+  });
+
+  it('status takes DocumentReference status codes only', () => {
+    expect(
+      readConsumerSearch({ 'subject:identifier': SUBJECT, status: 'current' }, context()).search.tokens,
+    ).toHaveLength(1);
+    expect(refusal({ 'subject:identifier': SUBJECT, status: 'final' })).toMatchObject({
+      expression: 'status',
+    });
+  });
+
+  it('a repeated date is an AND of conditions', () => {
+    const read = readConsumerSearch(
+      { 'subject:identifier': SUBJECT, date: ['ge2025-01-01', 'lt2026'] },
+      context(),
+    );
+    expect(read.search.dates.map((d) => d.parameter)).toEqual(['date', 'date']);
+    expect(refusal({ 'subject:identifier': SUBJECT, period: 'xx2025' })).toMatchObject({
+      code: 'INVALID_PARAMETER',
+      expression: 'period',
+    });
+  });
+
+  it('paging: _count is capped, _summary is count only, page tokens are checked', () => {
+    const after = { createdOn: '2026-11-28T10:00:00.000Z', id: 'RR8-x' };
+    const read = readConsumerSearch(
+      { 'subject:identifier': SUBJECT, _count: '500', _page_token: encodePageToken(after) },
+      context(),
+    );
+    expect(read.search.count).toBe(100);
+    expect(read.search.after).toEqual(after);
+    expect(refusal({ 'subject:identifier': SUBJECT, _count: '-1' })).toMatchObject({ expression: '_count' });
+    expect(refusal({ 'subject:identifier': SUBJECT, _summary: 'true' })).toMatchObject({
+      expression: '_summary',
+    });
+    expect(refusal({ 'subject:identifier': SUBJECT, _page_token: 'x' })).toMatchObject({
+      expression: '_page_token',
+    });
+  });
+
+  it('a value that is not a string is refused, not a 500', () => {
+    expect(refusal({ 'subject:identifier': 9000000009 }, 'json-body')).toMatchObject({
+      code: 'MESSAGE_NOT_WELL_FORMED',
+      expression: 'subject:identifier',
+    });
+  });
+});

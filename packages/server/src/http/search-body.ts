@@ -1,0 +1,33 @@
+/**
+ * Search bodies (`POST …/_search`): MHD's form encoding or the JSON object NRL accepts. Other
+ * content types are 415; a JSON body that does not parse goes to `onInvalidJson`'s wording.
+ */
+import { refuse } from '@nir/core';
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
+import { JSON_TYPES, requireBody } from './body.ts';
+
+/** The middleware chain that reads a search body. */
+export function searchBody(
+  limitBytes: number,
+  onInvalidJson: ErrorRequestHandler,
+): (RequestHandler | ErrorRequestHandler)[] {
+  return [
+    (req: Request, _res: Response, next: NextFunction) => {
+      next(
+        req.is([...JSON_TYPES, 'application/x-www-form-urlencoded'])
+          ? undefined
+          : refuse('UNSUPPORTED_MEDIA_TYPE', 'Search bodies are application/x-www-form-urlencoded or JSON'),
+      );
+    },
+    express.json({ type: JSON_TYPES, limit: limitBytes }),
+    express.urlencoded({ extended: false, limit: limitBytes }),
+    onInvalidJson,
+    requireBody,
+  ];
+}

@@ -1,0 +1,148 @@
+/**
+ * The consumer API on `/consumer/FHIR/R4` (docs/consumer-api.md): NRL v3's consumer search,
+ * count and read, and an IHE MHD Document Responder (ITI-67). Every route passes the guard
+ * first (no grant, a suspended organisation or a purpose of use outside direct care is 403
+ * before any parameter is read: R3, R5, R6); the grant is then compiled once into the type
+ * access that the store renders as SQL (search, count) and that read checks in memory.
+ */
+import {
+  compileTypeAccess,
+  type ParameterSource,
+  readConsumerSearch,
+  refuse,
+  type Terminology,
+  typeAccessAllows,
+} from '@nir/core';
+import type { PointerRepository } from '@nir/store';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { ApiModule } from '../../app.ts';
+import { auditOf } from '../../audit/context.ts';
+import { JSON_TYPES } from '../../http/body.ts';
+import { methodNotAllowed } from '../../http/errors.ts';
+import type { Principal } from '../../http/guard.ts';
+import { FHIR_JSON, sendFhir } from '../../http/respond.ts';
+import { searchBody } from '../../http/search-body.ts';
+import { capWarning, nextUrl, type Searchset, searchsetJson, searchUrl } from './searchset.ts';
+
+/** What the consumer API needs. */
+export interface ConsumerDeps {
+  pointers: PointerRepository;
+  terminology: Terminology;
+  /** The public URL of the consumer base, for the Bundle links. */
+  baseUrl: string;
+  /** The most pointers one Bundle holds when no `_count` is sent. */
+  searchCap: number;
+  /** The largest page size `_count` gets. */
+  maxCount: number;
+}
+
+/** NRL's wording for a search body that is not JSON. */
+const searchJsonErrors: ErrorRequestHandler = (error, _req, _res, next) => {
+  if ((error as { type?: string }).type === 'entity.parse.failed') {
+    next(refuse('MESSAGE_NOT_WELL_FORMED', 'Request body could not be parsed (body: Invalid JSON)', 'body'));
+    return;
+  }
+  next(error);
+};
+
+/** The parameters of a search: the query string, and for `_search` the body's too. */
+function parametersOf(req: Request): { params: Record<string, unknown>; source: ParameterSource } {
+  const query = req.query as Record<string, unknown>;
+  if (req.method === 'GET') return { params: query, source: 'query' };
+  const json = req.is(JSON_TYPES) !== false;
+  const body: unknown = req.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw refuse(
+      'MESSAGE_NOT_WELL_FORMED',
+      'Request body could not be parsed (body: Input should be a valid dictionary)',
+      'body',
+    );
+  }
+  const params: Record<string, unknown> = { ...query };
+  for (const [key, value] of Object.entries(body)) {
+    const before = params[key];
+    params[key] = before === undefined ? value : [before, value].flat();
+  }
+  return { params, source: json ? 'json-body' : 'query' };
+}
+
+function principalOf(res: Response): Principal {
+  return res.locals.principal as Principal;
+}
+
+/** The consumer API module. */
+export function consumerModule(deps: ConsumerDeps): ApiModule {
+  return ({ router, guard, bodyLimitBytes }) => {
+    const search: RequestHandler = async (req: Request, res: Response) => {
+      const principal = principalOf(res);
+      const { params, source } = parametersOf(req);
+      // The count interaction is a permission: checked before any parameter (NRL §1.4).
+      if (params._summary === 'count' && !principal.grant.interactions.includes('count')) {
+        throw refuse(
+          'ACCESS DENIED',
+          `Your organisation '${principal.odsCode}' does not have permission to access this resource. Contact the onboarding team.`,
+        );
+      }
+      const access = compileTypeAccess(principal.grant);
+      const read = readConsumerSearch(params, {
+        access,
+        terminology: deps.terminology,
+        maxCount: deps.maxCount,
+        now: Date.now(),
+        source,
+      });
+      const audit = auditOf(res);
+      audit.patient(read.search.nhsNumber);
+      const self = searchUrl(deps.baseUrl, read.used);
+      let bundle: Searchset;
+      if (read.search.summaryCount) {
+        bundle = { self, total: await deps.pointers.count(read.search, access) };
+      } else {
+        const pageSize = read.search.count ?? deps.searchCap;
+        const page = await deps.pointers.search(read.search, access, pageSize);
+        for (const entry of page.entries) audit.custodian(entry.custodian);
+        const capped = read.search.count === undefined && page.next !== undefined;
+        bundle = {
+          self,
+          next: page.next ? nextUrl(deps.baseUrl, read.used, page.next) : undefined,
+          total: page.total,
+          entries: page.entries,
+          warning: capped ? capWarning(deps.searchCap, page.total) : undefined,
+        };
+      }
+      res.status(200).type(FHIR_JSON).send(searchsetJson(bundle));
+    };
+
+    const as = (interaction: 'search' | 'read') => guard({ role: 'consumer', interaction, clinical: true });
+
+    router
+      .route('/DocumentReference/_search')
+      .post(as('search'), ...searchBody(bodyLimitBytes, searchJsonErrors), search)
+      .all(methodNotAllowed(['POST']));
+
+    router
+      .route('/DocumentReference')
+      .get(as('search'), search)
+      .all(methodNotAllowed(['GET']));
+
+    router
+      .route('/DocumentReference/:id')
+      .get(as('read'), async (req: Request, res: Response) => {
+        const id = String(req.params.id ?? '');
+        const stored = id === '' ? undefined : await deps.pointers.read(id);
+        if (!stored) throw refuse('NO_RECORD_FOUND', 'The requested DocumentReference could not be found');
+        const audit = auditOf(res);
+        audit.pointer({ id, custodian: stored.custodian, nhsNumber: stored.nhsNumber });
+        if (!typeAccessAllows(compileTypeAccess(principalOf(res).grant), stored.type)) {
+          throw refuse(
+            'ACCESS DENIED',
+            'The requested DocumentReference is not of a type that this organisation is allowed to access',
+          );
+        }
+        res.setHeader('ETag', `W/"${stored.version}"`);
+        res.setHeader('Last-Modified', new Date(stored.updatedOn).toUTCString());
+        sendFhir(res, 200, stored.resource);
+      })
+      .all(methodNotAllowed(['GET']));
+  };
+}
