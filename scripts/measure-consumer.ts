@@ -17,6 +17,8 @@ import { validPointer } from '../test/support/pointers.ts';
 const PATIENTS = Number(process.env.PATIENTS ?? 2_000);
 const PER_PATIENT = Number(process.env.PER_PATIENT ?? 50);
 const SEARCHES = Number(process.env.SEARCHES ?? 1_000);
+/** The templates' patient, outside the measured ones. */
+const TEMPLATE_NHS = '9999999999';
 const TYPES = ['https://nicip.nhs.uk|MAULR', 'http://snomed.info/sct|418062002'] as const;
 
 /** The `count` first NHS numbers from 900000001x that pass Modulus 11. */
@@ -48,7 +50,7 @@ try {
     const id = `RR8-${randomUUID()}`;
     await registry.registry.pointers.transaction((w) =>
       w.create(
-        { pointer: validPointer({ type, nhsNumber: '9000000009' }), id, date: now.toISOString(), now },
+        { pointer: validPointer({ type, nhsNumber: TEMPLATE_NHS }), id, date: now.toISOString(), now },
         { requestId: 'measure', clientId: 'measure' },
       ),
     );
@@ -64,14 +66,14 @@ try {
                            period_low, period_high, facts_version)
       SELECT n.nhs, t.new_id, t.custodian, t.type, t.category, t.master_identifier, 1,
              now() - (g * interval '1 hour'), now(),
-             replace(replace(t.resource::text, t.id, t.new_id), '9000000009', n.nhs)::json,
+             replace(replace(t.resource::text, t.id, t.new_id), ${TEMPLATE_NHS}, n.nhs)::json,
              t.search_tokens, t.date_low, t.date_high, t.creation_low, t.creation_high, t.period_low,
              t.period_high, t.facts_version
       FROM unnest(${slice}::text[]) AS n(nhs)
       CROSS JOIN generate_series(1, ${PER_PATIENT}) AS g
       CROSS JOIN LATERAL (
         SELECT p.*, 'RR8-' || md5(n.nhs || '-' || g) AS new_id FROM pointer p
-        WHERE p.nhs_number = '9000000009' AND p.id = (ARRAY[${sql.join(templates)}])[1 + g % 2]
+        WHERE p.nhs_number = ${TEMPLATE_NHS} AND p.id = (ARRAY[${sql.join(templates)}])[1 + g % 2]
       ) AS t`.execute(store.db);
   }
   await sql`ANALYZE pointer`.execute(store.db);
