@@ -50,7 +50,8 @@ export const CONSUMER_SEARCH_KEYS: readonly string[] = [
 ];
 const ACCEPTED = new Set([...CONSUMER_SEARCH_KEYS, ...PATIENT_KEYS, '_format']);
 
-const NHS_PARAMETER = /^https:\/\/fhir\.nhs\.uk\/Id\/nhs-number\|(\d+)$/;
+/** A patient search value, `https://fhir.nhs.uk/Id/nhs-number|<digits>` (NRL's pattern). */
+export const NHS_NUMBER_PARAMETER = /^https:\/\/fhir\.nhs\.uk\/Id\/nhs-number\|(\d+)$/;
 const ODS_PARAMETER = /^https:\/\/fhir\.nhs\.uk\/Id\/ods-organization-code\|(\w+)$/;
 const TOKEN_PARAMETER = /^([^|]+)\|([^|]+)$/;
 const STATUS_CODES = new Set(['current', 'superseded', 'entered-in-error']);
@@ -116,7 +117,7 @@ function readPatient(
   const [key = 'subject:identifier', other] = present;
   if (other !== undefined) throw fault(source, other, `the patient is already given by ${key}`);
   const value = once(params, key, source) ?? '';
-  const nhsNumber = NHS_PARAMETER.exec(value)?.[1];
+  const nhsNumber = NHS_NUMBER_PARAMETER.exec(value)?.[1];
   if (nhsNumber === undefined) {
     throw fault(
       source,

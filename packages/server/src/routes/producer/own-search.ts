@@ -5,12 +5,16 @@
  * body or MHD's form body.
  */
 import type { Bundle, DocumentReference } from '@medplum/fhirtypes';
-import { type Grant, grantAllowsType, isValidNhsNumber, NHS_NUMBER_SYSTEM, refuse } from '@nir/core';
+import {
+  type Grant,
+  grantAllowsType,
+  isValidNhsNumber,
+  NHS_NUMBER_PARAMETER,
+  NHS_NUMBER_SYSTEM,
+  PATIENT_KEYS,
+  refuse,
+} from '@nir/core';
 import type { OwnPointerQuery, StoredPointer } from '@nir/store';
-
-/** The patient parameter and its accepted aliases (NRL's, then MHD's). */
-const SUBJECT_KEYS = ['subject:identifier', 'patient:identifier', 'patient.identifier', 'subject.identifier'];
-const NHS_PARAMETER = /^https:\/\/fhir\.nhs\.uk\/Id\/nhs-number\|(\d+)$/;
 
 function single(params: Record<string, unknown>, key: string): string | undefined {
   const value = params[key];
@@ -35,9 +39,9 @@ export function readOwnSearch(
   custodian: string,
   grant: Grant,
 ): OwnPointerQuery {
-  const key = SUBJECT_KEYS.find((k) => params[k] !== undefined) ?? 'subject:identifier';
+  const key = PATIENT_KEYS.find((k) => params[k] !== undefined) ?? 'subject:identifier';
   const subject = single(params, key);
-  const nhsNumber = subject === undefined ? undefined : NHS_PARAMETER.exec(subject)?.[1];
+  const nhsNumber = subject === undefined ? undefined : NHS_NUMBER_PARAMETER.exec(subject)?.[1];
   if (nhsNumber === undefined || !isValidNhsNumber(nhsNumber)) {
     throw refuse(
       'INVALID_NHS_NUMBER',
