@@ -27,7 +27,21 @@ describe('quick start on the embedded database', () => {
     try {
       expect(first.output()).toContain('pnpm nir token --client demo-consumer');
       const assertion = await demoAssertion(first.url, 'demo-consumer', 'RWY');
-      expect((await tokenRequest(first.url, assertion)).status).toBe(200);
+      const consumer = await tokenRequest(first.url, assertion);
+      expect(consumer.status).toBe(200);
+      // The demo data: the consumer finds the two seeded example pointers of 9000000009.
+      const search = await fetch(
+        `${first.url}/consumer/FHIR/R4/DocumentReference?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009`,
+        {
+          headers: {
+            authorization: `Bearer ${((await consumer.json()) as { access_token: string }).access_token}`,
+            'x-request-id': 'qs-search',
+            'nhsd-end-user-organisation-ods': 'RWY',
+          },
+        },
+      );
+      expect(search.status).toBe(200);
+      expect(((await search.json()) as { total: number }).total).toBe(2);
 
       const adminToken = (await (
         await tokenRequest(first.url, await demoAssertion(first.url, 'demo-admin', 'X26'))
