@@ -78,6 +78,14 @@ describe('readConsumerSearch', () => {
     });
   });
 
+  it('Prefer: handling=lenient ignores unknown keys and leaves them out of the self link', () => {
+    const read = readConsumerSearch(
+      { extra: '1', 'subject:identifier': SUBJECT },
+      { ...context(), lenient: true },
+    );
+    expect(read.used).toEqual([['subject:identifier', SUBJECT]]);
+  });
+
   it('NRL §1.5: in a JSON body the same fault is MESSAGE_NOT_WELL_FORMED', () => {
     expect(refusal({ extra: '1', 'subject:identifier': SUBJECT }, 'json-body')).toMatchObject({
       code: 'MESSAGE_NOT_WELL_FORMED',

@@ -69,6 +69,8 @@ export interface ConsumerSearchContext {
   /** Now, for the `ap` prefix. */
   now: number;
   source: ParameterSource;
+  /** `Prefer: handling=lenient` (FHIR): unknown keys are ignored instead of refused as NRL does. */
+  lenient?: boolean;
 }
 
 /** A read search and the parameters it used, in self-link order (NHS number key normalised). */
@@ -238,7 +240,8 @@ export function readConsumerSearch(
 ): ReadConsumerSearch {
   const { source } = context;
   const unknown = Object.keys(params).find((key) => !ACCEPTED.has(key));
-  if (unknown !== undefined) throw fault(source, unknown, 'Extra inputs are not permitted');
+  if (unknown !== undefined && !context.lenient)
+    throw fault(source, unknown, 'Extra inputs are not permitted');
   const paging = readPaging(params, context);
   const patient = readPatient(params, context, paging.summaryCount);
   const search: PointerSearch = {

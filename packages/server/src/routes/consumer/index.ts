@@ -90,6 +90,7 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
         maxCount: deps.maxCount,
         now: Date.now(),
         source,
+        lenient: /(^|[\s,;])handling=lenient($|[\s,;])/.test(req.get('prefer') ?? ''),
       });
       const audit = auditOf(res);
       audit.patient(read.search.nhsNumber);
