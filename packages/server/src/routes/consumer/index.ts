@@ -76,7 +76,7 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
     const search: RequestHandler = async (req: Request, res: Response) => {
       const principal = principalOf(res);
       const { params, source } = parametersOf(req);
-      // The count interaction is a permission: checked before any parameter (NRL §1.4).
+      // A count asked for in a body (which the guard could not see) still needs `count`.
       if (params._summary === 'count' && !principal.grant.interactions.includes('count')) {
         throw refuse(
           'ACCESS DENIED',
@@ -114,16 +114,26 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
       res.status(200).type(FHIR_JSON).send(searchsetJson(bundle));
     };
 
-    const as = (interaction: 'search' | 'read') => guard({ role: 'consumer', interaction, clinical: true });
+    const as = (interaction: 'search' | 'count' | 'read') =>
+      guard({ role: 'consumer', interaction, clinical: true });
+    const searchGuard = as('search');
+    const countGuard = as('count');
+    /**
+     * Search and count are separate interactions of a grant; the guard decides before any
+     * parameter is checked, from the query string's `_summary` (a count asked for in a POST
+     * body also needs `search`, since the body is read only after the guard).
+     */
+    const searchOrCount: RequestHandler = (req, res, next) =>
+      (req.query._summary === 'count' ? countGuard : searchGuard)(req, res, next);
 
     router
       .route('/DocumentReference/_search')
-      .post(as('search'), ...searchBody(bodyLimitBytes, searchJsonErrors), search)
+      .post(searchOrCount, ...searchBody(bodyLimitBytes, searchJsonErrors), search)
       .all(methodNotAllowed(['POST']));
 
     router
       .route('/DocumentReference')
-      .get(as('search'), search)
+      .get(searchOrCount, search)
       .all(methodNotAllowed(['GET']));
 
     router
