@@ -83,6 +83,21 @@ function toStored(row: Selectable<PointerTable>): StoredPointer {
   };
 }
 
+/**
+ * A read by id: the locator names the partition, then one primary-key lookup in it (exported
+ * for the explain-plan test).
+ */
+export function readStatement(db: Db, id: string) {
+  return db
+    .selectFrom('pointer_locator as l')
+    .innerJoin('pointer as p', (join) =>
+      join.onRef('p.nhs_number', '=', 'l.nhs_number').onRef('p.id', '=', 'l.id'),
+    )
+    .selectAll('p')
+    .where('l.id', '=', id)
+    .where('l.deleted', '=', false);
+}
+
 /** Reads pointers; writes go through {@link PointerRepository.transaction}. */
 export class PointerRepository {
   readonly #db: Db;
@@ -99,15 +114,7 @@ export class PointerRepository {
 
   /** The live pointer with `id`, or undefined (never stored, or deleted). */
   async read(id: string): Promise<StoredPointer | undefined> {
-    const row = await this.#db
-      .selectFrom('pointer_locator as l')
-      .innerJoin('pointer as p', (join) =>
-        join.onRef('p.nhs_number', '=', 'l.nhs_number').onRef('p.id', '=', 'l.id'),
-      )
-      .selectAll('p')
-      .where('l.id', '=', id)
-      .where('l.deleted', '=', false)
-      .executeTakeFirst();
+    const row = await readStatement(this.#db, id).executeTakeFirst();
     return row ? toStored(row) : undefined;
   }
 
