@@ -9,7 +9,7 @@ import { type ErrorCode, refuse } from '../outcomes.ts';
 import type { Terminology } from '../pointer/terminology.ts';
 import { dateFormula, parseDateParameter } from './fhir-date.ts';
 import { decodePageToken } from './page-token.ts';
-import type { DateParameter, PointerSearch, TokenParameter } from './search-model.ts';
+import { DATE_PARAMETERS, type PointerSearch, TOKEN_PARAMETERS } from './search-model.ts';
 import { tokenQueryKeys } from './token.ts';
 import { type TypeAccess, typeAccessAllows } from './type-access.ts';
 
@@ -21,19 +21,6 @@ export const PATIENT_KEYS = [
   'subject.identifier',
 ];
 
-const TOKEN_KEYS: readonly TokenParameter[] = [
-  'status',
-  'setting',
-  'facility',
-  'event',
-  'format',
-  'security-label',
-  'identifier',
-  'related',
-  'related:identifier',
-];
-const DATE_KEYS: readonly DateParameter[] = ['date', 'creation', 'period', '_lastUpdated'];
-
 /** Every accepted key, in the order the self link lists them. */
 export const CONSUMER_SEARCH_KEYS: readonly string[] = [
   'subject:identifier',
@@ -41,8 +28,8 @@ export const CONSUMER_SEARCH_KEYS: readonly string[] = [
   'type',
   'category',
   'exclude-custodian',
-  ...TOKEN_KEYS,
-  ...DATE_KEYS,
+  ...TOKEN_PARAMETERS,
+  ...DATE_PARAMETERS,
   '_id',
   '_summary',
   '_count',
@@ -258,13 +245,13 @@ export function readConsumerSearch(
   if (types) search.types = types;
   const categories = readCategories(params, context);
   if (categories) search.categories = categories;
-  for (const key of TOKEN_KEYS) {
+  for (const key of TOKEN_PARAMETERS) {
     for (const value of valuesOf(params, key, source)) {
       if (key === 'status') checkStatus(value, source);
       search.tokens.push(tokenQueryKeys(key, value, key));
     }
   }
-  for (const key of DATE_KEYS) {
+  for (const key of DATE_PARAMETERS) {
     for (const value of valuesOf(params, key, source)) {
       search.dates.push({
         parameter: key,

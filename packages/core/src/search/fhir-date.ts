@@ -46,12 +46,17 @@ export function rangeOfFhirDate(value: string | undefined): TimeRange | undefine
   return value === undefined ? undefined : parse(value, false);
 }
 
+/** The range a search date covers (any precision down to `hh:mm`), without a prefix; undefined if it is not one. */
+export function rangeOfSearchDate(value: string): TimeRange | undefined {
+  return parse(value, true);
+}
+
 /** A date search value: an optional prefix (default `eq`) and a date of any precision. */
 export function parseDateParameter(value: string, key: string): { prefix: DatePrefix; range: TimeRange } {
   const head = value.slice(0, 2);
   const prefix = (DATE_PREFIXES as readonly string[]).includes(head) ? (head as DatePrefix) : 'eq';
   const rest = prefix === head ? value.slice(2) : value;
-  const range = parse(rest, true);
+  const range = rangeOfSearchDate(rest);
   if (!range)
     throw refuse('INVALID_PARAMETER', `Invalid query parameter (${key}: not a FHIR date: ${value})`, key);
   return { prefix, range };

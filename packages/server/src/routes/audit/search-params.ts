@@ -12,6 +12,7 @@ import {
   NHS_NUMBER_SYSTEM,
   NIR_CLIENT_ID_SYSTEM,
   ODS_SYSTEM,
+  rangeOfSearchDate,
   refuse,
 } from '@nir/core';
 import type { AuditCursor, AuditQuery } from '@nir/store';
@@ -46,35 +47,11 @@ function single(req: Request, name: string): string | undefined {
   return values[0];
 }
 
-const DATE =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
-
 /** The instant range `[start, end)` a FHIR date or dateTime denotes (its precision sets the width). */
 export function dateRange(value: string, name = 'date'): { start: Date; end: Date } {
-  const m = DATE.exec(value);
-  const invalid = () =>
-    refuse('INVALID_PARAMETER', `${name}: '${value}' is not a FHIR date or dateTime`, name);
-  if (!m) throw invalid();
-  const [, y, mo, d, h, mi, s, frac, zone] = m;
-  const year = Number(y);
-  if (mo === undefined)
-    return { start: new Date(Date.UTC(year, 0, 1)), end: new Date(Date.UTC(year + 1, 0, 1)) };
-  const month = Number(mo) - 1;
-  if (month < 0 || month > 11) throw invalid();
-  if (d === undefined) {
-    return { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) };
-  }
-  const day = Number(d);
-  if (h === undefined) {
-    const start = new Date(Date.UTC(year, month, day));
-    if (start.getUTCDate() !== day) throw invalid();
-    return { start, end: new Date(Date.UTC(year, month, day + 1)) };
-  }
-  const text = `${y}-${mo}-${d}T${h}:${mi}:${s ?? '00'}${frac ?? ''}${zone ?? 'Z'}`;
-  const start = new Date(text);
-  if (Number.isNaN(start.getTime())) throw invalid();
-  const width = frac !== undefined ? 1 : s !== undefined ? 1000 : 60_000;
-  return { start, end: new Date(start.getTime() + width) };
+  const range = rangeOfSearchDate(value);
+  if (!range) throw refuse('INVALID_PARAMETER', `${name}: '${value}' is not a FHIR date or dateTime`, name);
+  return { start: new Date(range.low), end: new Date(range.high) };
 }
 
 /** A `date` range from its prefixed values: both bounds are required (400 otherwise). */
