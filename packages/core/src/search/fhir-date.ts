@@ -1,16 +1,41 @@
 /**
- * FHIR date search (mhd-balp.md §7): a value's precision sets its range, and each prefix is a
- * formula over the stored range's ends ({@link DateFormula}), which the store renders as SQL
- * and {@link formulaMatches} evaluates in memory.
+ * FHIR date search (docs/consumer-api.md, FHIR R4 §3.1.1.4.2 and §2.24.0.4): a value's precision
+ * sets the range it covers, and each prefix is a formula over the stored range's ends
+ * ({@link DateFormula}), which the store renders as SQL and {@link formulaMatches} evaluates in
+ * memory.
  */
 import { refuse } from '../outcomes.ts';
 import { DATE_PREFIXES, type DateFormula, type DatePrefix, type TimeRange } from './search-model.ts';
 
 const DAY = 86_400_000;
+
+/** `YYYY[-MM[-DD[Thh:mm[:ss[.fff…]][zone]]]]`; the precisions a caller may use are checked after. */
 const FHIR_DATE =
   /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
-/** A parsed FHIR date of any precision, or undefined. `minutes` allows the search-only `hh:mm`. */
+/** Epoch ms of a UTC calendar time; unlike `Date.UTC`, years 0–99 are not taken as 19xx. */
+function utc(year: number, month: number, day = 1, hour = 0, minute = 0, second = 0, ms = 0): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, ms);
+  return date.getTime();
+}
+
+/** The days in a month of the proleptic Gregorian calendar. */
+function daysIn(year: number, month: number): number {
+  return new Date(utc(year, month + 1) - DAY).getUTCDate();
+}
+
+/** The zone's offset from UTC in ms (`Z` or none: 0); undefined outside FHIR's `-14:00`…`+14:00`. */
+function offsetOf(zone: string | undefined): number | undefined {
+  if (zone === undefined || zone === 'Z') return 0;
+  const hours = Number(zone.slice(1, 3));
+  const minutes = Number(zone.slice(4, 6));
+  if (minutes > 59 || hours * 60 + minutes > 14 * 60) return undefined;
+  return (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes) * 60_000;
+}
+
+/** A FHIR date of any precision as a range, or undefined. `minutes` allows the search-only `hh:mm`. */
 function parse(value: string, minutes: boolean): TimeRange | undefined {
   const m = FHIR_DATE.exec(value);
   if (!m) return undefined;
@@ -18,60 +43,75 @@ function parse(value: string, minutes: boolean): TimeRange | undefined {
   const year = Number(y);
   const month = mo === undefined ? 1 : Number(mo);
   const day = d === undefined ? 1 : Number(d);
-  if (month < 1 || month > 12) return undefined;
-  if (day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return undefined;
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined;
+  if (mo === undefined) return { low: utc(year, 1), high: utc(year + 1, 1) };
+  if (d === undefined) return { low: utc(year, month), high: utc(year, month + 1) };
   if (h === undefined) {
-    const low = Date.UTC(year, month - 1, day);
-    if (mo === undefined) return { low, high: Date.UTC(year + 1, 0, 1) };
-    if (d === undefined) return { low, high: Date.UTC(year, month, 1) };
+    const low = utc(year, month, day);
     return { low, high: low + DAY };
   }
   if (s === undefined && !minutes) return undefined;
   const [hour, minute, second] = [Number(h), Number(mi), s === undefined ? 0 : Number(s)];
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
-  let offset = 0;
-  if (zone !== undefined && zone !== 'Z') {
-    const [zh, zm] = zone.slice(1).split(':').map(Number) as [number, number];
-    if (zh > 14 || zm > 59) return undefined;
-    offset = (zone.startsWith('-') ? -1 : 1) * (zh * 60 + zm) * 60_000;
-  }
+  const offset = offsetOf(zone);
+  if (hour > 23 || minute > 59 || second > 59 || offset === undefined) return undefined;
   const millis = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
-  const low = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset;
+  const low = utc(year, month, day, hour, minute, second, millis) - offset;
   const width = s === undefined ? 60_000 : frac === undefined ? 1000 : 1;
   return { low, high: low + width };
 }
 
-/** The half-open range a stored FHIR date, dateTime or instant covers; undefined if it is not one. */
-export function rangeOfFhirDate(value: string | undefined): TimeRange | undefined {
-  return value === undefined ? undefined : parse(value, false);
+/**
+ * The half-open range `[low, high)` in epoch ms that a stored FHIR `date`, `dateTime` or
+ * `instant` covers at its precision: a year, a month or a day (UTC), a second, or a millisecond
+ * when there is a fraction (digits past the third are dropped). A time without a zone is taken
+ * as UTC. Undefined when `value` is not such a date or names an impossible one.
+ */
+export function rangeOfFhirDate(value: string): TimeRange | undefined {
+  return parse(value, false);
 }
 
-/** The range a search date covers (any precision down to `hh:mm`), without a prefix; undefined if it is not one. */
+/**
+ * The range a search date (no prefix) covers: any precision of {@link rangeOfFhirDate} plus the
+ * search-only minute precision `YYYY-MM-DDThh:mm` (optional zone). Undefined if it is not one.
+ */
 export function rangeOfSearchDate(value: string): TimeRange | undefined {
   return parse(value, true);
 }
 
-/** A date search value: an optional prefix (default `eq`) and a date of any precision. */
+/**
+ * Reads one date search value: an optional prefix from {@link DATE_PREFIXES} (none = `eq`), then
+ * a search date ({@link rangeOfSearchDate}).
+ *
+ * @throws OperationOutcomeError 400 `INVALID_PARAMETER`, expression `key`, on any fault.
+ */
 export function parseDateParameter(value: string, key: string): { prefix: DatePrefix; range: TimeRange } {
-  const head = value.slice(0, 2);
-  const prefix = (DATE_PREFIXES as readonly string[]).includes(head) ? (head as DatePrefix) : 'eq';
-  const rest = prefix === head ? value.slice(2) : value;
-  const range = rangeOfSearchDate(rest);
-  if (!range)
-    throw refuse('INVALID_PARAMETER', `Invalid query parameter (${key}: not a FHIR date: ${value})`, key);
-  return { prefix, range };
+  const invalid = (reason: string) =>
+    refuse('INVALID_PARAMETER', `Invalid query parameter (${key}: ${reason})`, key);
+  const head = /^[a-z]{2}/.exec(value)?.[0];
+  const prefix = DATE_PREFIXES.find((p) => p === head);
+  if (head !== undefined && prefix === undefined) throw invalid(`unknown date prefix: ${head}`);
+  const date = prefix === undefined ? value : value.slice(2);
+  const range = rangeOfSearchDate(date);
+  if (!range) throw invalid(`not a FHIR date: ${date}`);
+  return { prefix: prefix ?? 'eq', range };
 }
 
-/** The prefix's meaning over a stored range `[lo, hi)` against the value's `[pl, ph)`. */
+/**
+ * The meaning of a prefixed date value as a formula over a stored range `[lo, hi)`, against the
+ * value's range `[pl, ph)` (FHIR R4 §3.1.1.4.2): `eq` the stored range lies within the value's;
+ * `ne` it does not; `gt`/`lt` it reaches past the value's end/before its start; `ge`/`le` as
+ * `gt`/`lt` or `eq`; `sa`/`eb` it starts after/ends before the value's range; `ap` it overlaps
+ * the value's range widened by 10 % of the value's distance from `now` (at least one day).
+ */
 export function dateFormula(condition: { prefix: DatePrefix; range: TimeRange }, now: number): DateFormula {
   const { low: pl, high: ph } = condition.range;
-  const within = [
+  const within = (): DateFormula[number] => [
     { end: 'low', op: '>=', value: pl },
     { end: 'high', op: '<=', value: ph },
-  ] as const;
+  ];
   switch (condition.prefix) {
     case 'eq':
-      return [[...within]];
+      return [within()];
     case 'ne':
       return [[{ end: 'low', op: '<', value: pl }], [{ end: 'high', op: '>', value: ph }]];
     case 'gt':
@@ -79,9 +119,9 @@ export function dateFormula(condition: { prefix: DatePrefix; range: TimeRange },
     case 'lt':
       return [[{ end: 'low', op: '<', value: pl }]];
     case 'ge':
-      return [[{ end: 'high', op: '>', value: ph }], [...within]];
+      return [[{ end: 'high', op: '>', value: ph }], within()];
     case 'le':
-      return [[{ end: 'low', op: '<', value: pl }], [...within]];
+      return [[{ end: 'low', op: '<', value: pl }], within()];
     case 'sa':
       return [[{ end: 'low', op: '>=', value: ph }]];
     case 'eb':
@@ -98,7 +138,7 @@ export function dateFormula(condition: { prefix: DatePrefix; range: TimeRange },
   }
 }
 
-/** Evaluates a formula on a stored range in memory (unbounded ends are ±Infinity). */
+/** Evaluates a formula on a stored range in memory (an unbounded end is `±Infinity`). */
 export function formulaMatches(formula: DateFormula, target: TimeRange): boolean {
   return formula.some((clause) =>
     clause.every(({ end, op, value }) => {

@@ -1,11 +1,11 @@
 /**
- * What a pointer is searched by (docs/consumer-api.md), computed once when it is written and
- * kept in the `pointer` row's search columns (migration 0005).
+ * What a pointer is searched by (docs/consumer-api.md "Search parameters"), computed once when
+ * it is written and kept in the store's search columns.
  */
 import type { Coding, DocumentReference, Identifier } from '@medplum/fhirtypes';
 import { rangeOfFhirDate } from './fhir-date.ts';
 import type { SearchFacts, TimeRange, TokenParameter } from './search-model.ts';
-import { referenceKey, tokenKeys } from './token.ts';
+import { tokenKeys } from './token.ts';
 
 const STATUS_SYSTEM = 'http://hl7.org/fhir/document-reference-status';
 
@@ -17,19 +17,33 @@ function identifierKeys(param: TokenParameter, identifiers: readonly (Identifier
   return identifiers.flatMap((i) => (i?.value ? tokenKeys(param, i.system, i.value) : []));
 }
 
+function rangeOf(value: string | undefined): TimeRange | undefined {
+  return value === undefined ? undefined : rangeOfFhirDate(value);
+}
+
 function periodOf(pointer: DocumentReference): TimeRange | null {
   const period = pointer.context?.period;
-  if (!period || (period.start === undefined && period.end === undefined)) return null;
+  if (period?.start === undefined && period?.end === undefined) return null;
   return {
-    low: rangeOfFhirDate(period.start)?.low ?? Number.NEGATIVE_INFINITY,
-    high: rangeOfFhirDate(period.end)?.high ?? Number.POSITIVE_INFINITY,
+    low: rangeOf(period.start)?.low ?? Number.NEGATIVE_INFINITY,
+    high: rangeOf(period.end)?.high ?? Number.POSITIVE_INFINITY,
   };
 }
 
-/** The search facts of a pointer. */
+/**
+ * The search facts of a pointer ({@link SearchFacts}): the de-duplicated token keys of `status`
+ * (code system `http://hl7.org/fhir/document-reference-status`), `setting`
+ * (`context.practiceSetting`), `facility` (`context.facilityType`), `event` (`context.event`),
+ * `format` (`content.format`), `security-label` (`securityLabel`), `identifier`
+ * (`masterIdentifier`, `identifier`), `related` (`context.related.reference`) and
+ * `related:identifier` (`context.related.identifier`), skipping codings without a code and
+ * identifiers without a value; the ranges of `date` and of each `content.attachment.creation`;
+ * and `context.period` as `[start's low, end's high)`, a missing or unreadable end unbounded.
+ */
 export function searchFactsOf(pointer: DocumentReference): SearchFacts {
   const context = pointer.context;
   const related = context?.related ?? [];
+  const content = pointer.content ?? [];
   const tokens = [
     ...(pointer.status ? tokenKeys('status', STATUS_SYSTEM, pointer.status) : []),
     ...codingKeys('setting', context?.practiceSetting?.coding ?? []),
@@ -40,14 +54,14 @@ export function searchFactsOf(pointer: DocumentReference): SearchFacts {
     ),
     ...codingKeys(
       'format',
-      pointer.content.map((c) => c.format),
+      content.map((c) => c.format),
     ),
     ...codingKeys(
       'security-label',
       (pointer.securityLabel ?? []).flatMap((l) => l.coding ?? []),
     ),
     ...identifierKeys('identifier', [pointer.masterIdentifier, ...(pointer.identifier ?? [])]),
-    ...related.flatMap((r) => (r.reference ? [referenceKey(r.reference)] : [])),
+    ...related.flatMap((r) => (r.reference ? tokenKeys('related', undefined, r.reference) : [])),
     ...identifierKeys(
       'related:identifier',
       related.map((r) => r.identifier),
@@ -55,9 +69,9 @@ export function searchFactsOf(pointer: DocumentReference): SearchFacts {
   ];
   return {
     tokens: [...new Set(tokens)],
-    date: rangeOfFhirDate(pointer.date) ?? null,
-    creation: pointer.content.flatMap((c) => {
-      const range = rangeOfFhirDate(c.attachment.creation);
+    date: rangeOf(pointer.date) ?? null,
+    creation: content.flatMap((c) => {
+      const range = rangeOf(c.attachment?.creation);
       return range ? [range] : [];
     }),
     period: periodOf(pointer),
