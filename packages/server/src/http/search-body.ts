@@ -1,6 +1,6 @@
 /**
- * Search bodies (`POST …/_search`): MHD's form encoding or the JSON object NRL accepts. Other
- * content types are 415; a JSON body that does not parse goes to `onInvalidJson`'s wording.
+ * Search bodies (`POST …/_search`): MHD's form encoding or the JSON object NRL accepts. No body
+ * is 400 `BAD_REQUEST`; a body of another content type is 415; a JSON body that does not parse goes to `onInvalidJson`'s wording.
  */
 import { refuse } from '@nir/core';
 import express, {
@@ -19,8 +19,15 @@ export function searchBody(
 ): (RequestHandler | ErrorRequestHandler)[] {
   return [
     (req: Request, _res: Response, next: NextFunction) => {
+      // No body at all is a missing body (400), whatever the content type says; only a body of
+      // another type is 415. `req.is` is null when the request carries no body.
+      const type = req.is([...JSON_TYPES, 'application/x-www-form-urlencoded']);
+      if (type === null || req.get('content-length') === '0') {
+        next(refuse('BAD_REQUEST', 'Request body is required'));
+        return;
+      }
       next(
-        req.is([...JSON_TYPES, 'application/x-www-form-urlencoded'])
+        type
           ? undefined
           : refuse('UNSUPPORTED_MEDIA_TYPE', 'Search bodies are application/x-www-form-urlencoded or JSON'),
       );
