@@ -48,20 +48,9 @@ interface Expected {
 
 let currentStore: Store | undefined;
 
-/** A consumer search stand-in: names the patient and the custodian of what it discloses. */
-const consumerProbe: ApiModule = ({ router, guard }) => {
-  router.get(
-    '/$audit-test-search',
-    guard({ role: 'consumer', interaction: 'search', clinical: true }),
-    (req, res) => {
-      const audit = auditOf(res);
-      const nhs = String(req.query['patient.identifier'] ?? '').split('|')[1] ?? '';
-      audit.patient(nhs);
-      audit.custodian('RR8');
-      sendFhir(res, 200, { resourceType: 'Bundle', type: 'searchset', entry: [] });
-    },
-  );
-};
+/** The consumer API search (ITI-67) for a patient: names the patient and the custodians of what it discloses. */
+const CONSUMER_SEARCH = '/consumer/FHIR/R4/DocumentReference';
+const consumerSearch = (nhs: string) => `${CONSUMER_SEARCH}?subject:identifier=${NHS_NUMBER_SYSTEM}|${nhs}`;
 
 /** A write stand-in: records its audit inside its transaction, then commits or fails. */
 const writeProbe: ApiModule = ({ router, guard }) => {
@@ -129,7 +118,7 @@ describe.each(backends)('audit trail on $name', (backend) => {
     store = await backend.open();
     currentStore = store;
     t = await startTestRegistry(store, {
-      modules: { consumer: [consumerProbe], producer: [writeProbe] },
+      modules: { producer: [writeProbe] },
       registry: {
         custody: async (ods, nhs) => ods === 'RR8' && nhs === PATIENT_A,
         auditExportTiming: { settleMs: 1000 },
@@ -294,16 +283,33 @@ describe.each(backends)('audit trail on $name', (backend) => {
       visibleTo: [],
     });
 
-    // Consumer.
+    // Consumer (the real consumer API), over a pointer RR8 publishes for patient A first.
+    response = await t.fetch('/producer/FHIR/R4/DocumentReference', {
+      method: 'POST',
+      headers: { ...clinicalHeaders(provider, 'RR8', 'w-seed'), 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(validPointer({ custodian: 'RR8', nhsNumber: PATIENT_A })),
+    });
+    expect(response.status).toBe(201);
+    expect1({
+      requestId: 'w-seed',
+      label: 'pointer published for the consumer search',
+      subtype: 'create',
+      action: 'C',
+      outcome: '0',
+      requester: 'RR8',
+      clientId: 'demo-provider-a',
+      patient: PATIENT_A,
+      custodians: ['RR8'],
+      visibleTo: ['RR8'],
+    });
     const search = (headers: Record<string, string>, nhs = PATIENT_A) =>
-      t.fetch(`/consumer/FHIR/R4/$audit-test-search?patient.identifier=${NHS_NUMBER_SYSTEM}|${nhs}`, {
-        headers,
-      });
+      t.fetch(consumerSearch(nhs), { headers });
     response = await search({
       ...clinicalHeaders(consumer, 'RWY', 'w-search'),
       'x-correlation-id': 'corr-w',
     });
     expect(response.status).toBe(200);
+    expect(((await response.json()) as Bundle).total).toBe(1);
     expect1({
       requestId: 'w-search',
       label: 'consumer search',
@@ -645,7 +651,7 @@ describe.each(backends)('audit trail on $name', (backend) => {
     expect(transaction?.detail?.[0]?.valueString).toBe('corr-w');
     const query = event.entity?.find((e) => e.role?.code === '24');
     expect(Buffer.from(query?.query ?? '', 'base64').toString()).toContain(
-      '$audit-test-search?patient.identifier=',
+      'DocumentReference?subject:identifier=',
     );
     expect(event.source.site).toBe(`${t.url}/consumer/FHIR/R4`);
   });
@@ -852,7 +858,7 @@ describe.each(backends)('audit trail on $name', (backend) => {
     const consumer = await t.token('demo-consumer');
     await store.db.schema.alterTable('audit_event').renameTo('audit_event_away').execute();
     try {
-      const response = await t.fetch(`/consumer/FHIR/R4/$audit-test-search?patient.identifier=${PATIENT_A}`, {
+      const response = await t.fetch(consumerSearch(PATIENT_A), {
         headers: clinicalHeaders(consumer, 'RWY', 'w-audit-down'),
       });
       expect(response.status).toBe(500);
@@ -863,7 +869,7 @@ describe.each(backends)('audit trail on $name', (backend) => {
     } finally {
       await store.db.schema.alterTable('audit_event_away').renameTo('audit_event').execute();
     }
-    const after = await t.fetch(`/consumer/FHIR/R4/$audit-test-search?patient.identifier=${PATIENT_A}`, {
+    const after = await t.fetch(consumerSearch(PATIENT_A), {
       headers: clinicalHeaders(consumer, 'RWY', 'w-audit-back'),
     });
     expect(after.status).toBe(200);
@@ -883,7 +889,7 @@ describe.each(backends)('audit trail on $name', (backend) => {
     const consumer = await t.token('demo-consumer');
     const headers = clinicalHeaders(consumer, 'RWY');
     delete headers['x-request-id'];
-    expect((await t.fetch('/consumer/FHIR/R4/$audit-test-search', { headers })).status).toBe(400);
+    expect((await t.fetch(CONSUMER_SEARCH, { headers })).status).toBe(400);
     // One for the token, one for the refusal.
     expect(await count()).toBe(before + 2);
     for (const path of [

@@ -8,11 +8,10 @@ import { readFileSync } from 'node:fs';
 import type { DocumentReference } from '@medplum/fhirtypes';
 import {
   compileTypeAccess,
-  dateFormula,
+  dateParameterFormula,
   formulaMatches,
   type Grant,
   type PointerSearch,
-  parseDateParameter,
   searchFactsOf,
   type TypeAccess,
   typeAccessAllows,
@@ -188,6 +187,7 @@ describe.each(await testBackends())('consumer search SQL on $name', (backend) =>
       'sa2026-11-17',
       'eb2026-11-19',
       'ap2026-11-18',
+      '2026-11-17,2026-11-19',
     ];
     const parameters = ['period', 'creation'] as const;
 
@@ -195,7 +195,7 @@ describe.each(await testBackends())('consumer search SQL on $name', (backend) =>
       '%s=%s',
       async (parameter, value) => {
         const now = Date.parse('2026-11-28T00:00:00Z');
-        const formula = dateFormula(parseDateParameter(value, parameter), now);
+        const formula = dateParameterFormula(parameter, value, now);
         const access = compileTypeAccess({ pointerTypes: [MAULR], accessControls: [] });
         const found = await repo.search(
           search({ nhsNumber: NHS_DATES, dates: [{ parameter, formula }] }),
@@ -253,7 +253,7 @@ describe.each(postgres)('consumer search plans on $name', (backend) => {
     await sql`ANALYZE pointer_locator`.execute(store.db);
     const access = compileTypeAccess({ pointerTypes: [MAULR, SCT_MRA], accessControls: [] });
     const query = search({
-      categories: ['http://snomed.info/sct|721981007'],
+      categories: [['http://snomed.info/sct|721981007']],
       tokens: [['status| |current']],
     });
     // The search and the count name the NHS number: one partition at plan time. A read finds

@@ -107,9 +107,9 @@ function matches(eb: PointerRow, search: PointerSearch, access: TypeAccess): Exp
     eb('nhs_number', '=', search.nhsNumber),
     typeAccessCondition(eb, access),
   ];
-  if (search.types) conditions.push(eb('type', 'in', search.types));
-  if (search.categories) conditions.push(eb('category', 'in', search.categories));
-  if (search.custodians) conditions.push(eb('custodian', 'in', search.custodians));
+  for (const types of search.types ?? []) conditions.push(eb('type', 'in', types));
+  for (const categories of search.categories ?? []) conditions.push(eb('category', 'in', categories));
+  for (const custodians of search.custodians ?? []) conditions.push(eb('custodian', 'in', custodians));
   if (search.excludedCustodians) conditions.push(eb('custodian', 'not in', search.excludedCustodians));
   if (search.ids) conditions.push(eb('id', 'in', search.ids));
   for (const keys of search.tokens) {

@@ -47,9 +47,9 @@ describe('readConsumerSearch', () => {
     );
     expect(read.search).toMatchObject({
       nhsNumber: '9000000009',
-      types: [MAULR],
-      categories: [REPORT],
-      custodians: ['RR8'],
+      types: [[MAULR]],
+      categories: [[REPORT]],
+      custodians: [['RR8']],
       summaryCount: false,
     });
     expect(read.used.map(([key]) => key)).toEqual([
@@ -139,7 +139,7 @@ describe('readConsumerSearch', () => {
       },
       context(),
     );
-    expect(read.search.custodians).toEqual(['RR8', 'RAE']);
+    expect(read.search.custodians).toEqual([['RR8', 'RAE']]);
     expect(read.search.excludedCustodians).toEqual(['RAE']);
     expect(
       refusal({ 'subject:identifier': SUBJECT, 'custodian:identifier': 'https://example.org|RR8' }),
@@ -155,6 +155,51 @@ describe('readConsumerSearch', () => {
     ).toHaveLength(1);
     expect(refusal({ 'subject:identifier': SUBJECT, status: 'final' })).toMatchObject({
       expression: 'status',
+    });
+  });
+
+  it('a repeated type, category or custodian is an AND of its values, each an OR of its commas', () => {
+    const MAXIB = 'https://nicip.nhs.uk|MAXIB';
+    const read = readConsumerSearch(
+      {
+        'subject:identifier': SUBJECT,
+        type: [`${MAULR},${MAXIB}`, MAULR],
+        category: [REPORT, REPORT],
+        'custodian:identifier': [RR8, `${RR8},https://fhir.nhs.uk/Id/ods-organization-code|RAE`],
+        'exclude-custodian': ['https://fhir.nhs.uk/Id/ods-organization-code|X1', `${RR8}`],
+      },
+      { ...context(), access: compileTypeAccess({ pointerTypes: [MAULR, MAXIB], accessControls: [] }) },
+    );
+    expect(read.search.types).toEqual([[MAULR, MAXIB], [MAULR]]);
+    expect(read.search.categories).toEqual([[REPORT], [REPORT]]);
+    expect(read.search.custodians).toEqual([['RR8'], ['RR8', 'RAE']]);
+    expect(read.search.excludedCustodians).toEqual(['X1', 'RR8']);
+    expect(read.used.filter(([key]) => key === 'type').map(([, value]) => value)).toEqual([
+      `${MAULR},${MAXIB}`,
+      MAULR,
+    ]);
+    // R3: every value of every repetition is checked against the grant.
+    expect(
+      refusal({ 'subject:identifier': SUBJECT, type: [MAULR, 'https://nicip.nhs.uk|MAXIB'] }),
+    ).toMatchObject({ code: 'INVALID_CODE_SYSTEM', expression: 'type' });
+  });
+
+  it('a comma in a date value is an OR of its dates; period means overlap', () => {
+    const read = readConsumerSearch(
+      { 'subject:identifier': SUBJECT, date: '2025-01,2025-03', period: '2025-03' },
+      context(),
+    );
+    const [date, period] = read.search.dates;
+    expect(date?.formula).toHaveLength(2);
+    expect(period?.formula).toEqual([
+      [
+        { end: 'low', op: '<', value: Date.parse('2025-04-01T00:00:00Z') },
+        { end: 'high', op: '>', value: Date.parse('2025-03-01T00:00:00Z') },
+      ],
+    ]);
+    expect(refusal({ 'subject:identifier': SUBJECT, date: '2025-01,' })).toMatchObject({
+      code: 'INVALID_PARAMETER',
+      expression: 'date',
     });
   });
 

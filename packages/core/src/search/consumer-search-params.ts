@@ -7,7 +7,7 @@
 import { isValidNhsNumber } from '../nhs-number.ts';
 import { type ErrorCode, refuse } from '../outcomes.ts';
 import type { Terminology } from '../pointer/terminology.ts';
-import { dateFormula, parseDateParameter } from './fhir-date.ts';
+import { dateParameterFormula } from './fhir-date.ts';
 import { decodePageToken } from './page-token.ts';
 import { DATE_PARAMETERS, type PointerSearch, TOKEN_PARAMETERS } from './search-model.ts';
 import { tokenQueryKeys } from './token.ts';
@@ -124,10 +124,10 @@ function readPatient(
   return { key, nhsNumber };
 }
 
-function readCustodians(params: Record<string, unknown>, key: string, source: ParameterSource): string[] {
-  const custodians: string[] = [];
-  for (const value of valuesOf(params, key, source)) {
-    for (const item of items(value, key, source)) {
+/** Custodian values: one OR group (the commas) per repeated parameter. */
+function readCustodians(params: Record<string, unknown>, key: string, source: ParameterSource): string[][] {
+  return valuesOf(params, key, source).map((value) =>
+    items(value, key, source).map((item) => {
       const ods = ODS_PARAMETER.exec(item)?.[1];
       if (ods === undefined) {
         throw fault(
@@ -136,29 +136,30 @@ function readCustodians(params: Record<string, unknown>, key: string, source: Pa
           `String should match pattern '^https\\:\\/\\/fhir\\.nhs\\.uk\\/Id\\/ods-organization-code\\|(\\w+)$'`,
         );
       }
-      custodians.push(ods.toUpperCase());
-    }
-  }
-  return custodians;
+      return ods.toUpperCase();
+    }),
+  );
 }
 
+/** `system|code` values: one OR group (the commas) per repeated parameter; undefined when absent. */
 function readCodes(
   params: Record<string, unknown>,
   key: string,
   source: ParameterSource,
-): string[] | undefined {
+): string[][] | undefined {
   const values = valuesOf(params, key, source);
   if (values.length === 0) return undefined;
-  if (values.length > 1) throw fault(source, key, 'give it once (commas are an OR)');
-  return items(values[0] ?? '', key, source).map((item) => {
-    if (!TOKEN_PARAMETER.test(item)) throw fault(source, key, `expected system|code, got '${item}'`);
-    return item;
-  });
+  return values.map((value) =>
+    items(value, key, source).map((item) => {
+      if (!TOKEN_PARAMETER.test(item)) throw fault(source, key, `expected system|code, got '${item}'`);
+      return item;
+    }),
+  );
 }
 
-function readTypes(params: Record<string, unknown>, context: ConsumerSearchContext): string[] | undefined {
+function readTypes(params: Record<string, unknown>, context: ConsumerSearchContext): string[][] | undefined {
   const types = readCodes(params, 'type', context.source);
-  for (const type of types ?? []) {
+  for (const type of types?.flat() ?? []) {
     if (!typeAccessAllows(context.access, type)) {
       throw refuse(
         'INVALID_CODE_SYSTEM',
@@ -173,9 +174,9 @@ function readTypes(params: Record<string, unknown>, context: ConsumerSearchConte
 function readCategories(
   params: Record<string, unknown>,
   context: ConsumerSearchContext,
-): string[] | undefined {
+): string[][] | undefined {
   const categories = readCodes(params, 'category', context.source);
-  for (const category of categories ?? []) {
+  for (const category of categories?.flat() ?? []) {
     const [system, code] = category.split('|');
     if (!context.terminology.categories.get(system, code)) {
       throw refuse(
@@ -239,7 +240,7 @@ export function readConsumerSearch(
   };
   const custodians = readCustodians(params, 'custodian:identifier', source);
   if (custodians.length > 0) search.custodians = custodians;
-  const excluded = readCustodians(params, 'exclude-custodian', source);
+  const excluded = readCustodians(params, 'exclude-custodian', source).flat();
   if (excluded.length > 0) search.excludedCustodians = excluded;
   const types = readTypes(params, context);
   if (types) search.types = types;
@@ -253,10 +254,7 @@ export function readConsumerSearch(
   }
   for (const key of DATE_PARAMETERS) {
     for (const value of valuesOf(params, key, source)) {
-      search.dates.push({
-        parameter: key,
-        formula: dateFormula(parseDateParameter(value, key), context.now),
-      });
+      search.dates.push({ parameter: key, formula: dateParameterFormula(key, value, context.now) });
     }
   }
   const ids = valuesOf(params, '_id', source).flatMap((value) => items(value, '_id', source));

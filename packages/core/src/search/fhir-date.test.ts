@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { isOperationOutcomeError } from '../outcomes.ts';
 import {
   dateFormula,
+  dateParameterFormula,
   formulaMatches,
   parseDateParameter,
   rangeOfFhirDate,
@@ -268,5 +269,49 @@ describe('dateFormula and formulaMatches: FHIR prefix semantics over a stored ra
 
   it('an empty formula matches nothing', () => {
     expect(formulaMatches([], { low: FAR_PAST, high: FAR_FUTURE })).toBe(false);
+  });
+});
+
+describe('periodFormula via dateParameterFormula: period means overlap (docs/consumer-api.md)', () => {
+  // A service period 2025-02-27T23:00:00Z – 2025-03-02T01:00:00Z (its end's second included).
+  const visit: TimeRange = { low: at('2025-02-27T23:00:00Z'), high: at('2025-03-02T01:00:01Z') };
+  const open: TimeRange = { low: at('2025-06-01T00:00:00Z'), high: FAR_FUTURE };
+  // Near NOW, so that `ap` widens by one day.
+  const recent: TimeRange = { low: at('2026-11-20T00:00:00Z'), high: at('2026-11-21T00:00:01Z') };
+  const matches = (value: string, target: TimeRange) =>
+    formulaMatches(dateParameterFormula('period', value, NOW), target);
+
+  it.each([
+    ['2025-03', visit, true],
+    ['2025-02', visit, true],
+    ['2025-03-03', visit, false],
+    ['2030', open, true],
+    ['2025-05', open, false],
+    ['ne2025-03', visit, false],
+    ['ne2025-04', visit, true],
+    ['ge2025-03-02T01:00:00Z', visit, true],
+    ['gt2025-03-02T01:00:00Z', visit, false],
+    ['le2025-02-27T23:00:00Z', visit, true],
+    ['lt2025-02-27T23:00:00Z', visit, false],
+    ['sa2025-03-02T01:00:00Z', visit, false],
+    ['sa2025-02-27', visit, false],
+    ['eb2025-02-27T23:00:00Z', visit, false],
+    ['eb2025-03-03', visit, true],
+    ['ap2026-11-25', recent, false],
+    ['ap2026-11-22', recent, true],
+  ])('%s against %j is %s', (value, target, expected) => {
+    expect(matches(value, target)).toBe(expected);
+  });
+
+  it('a comma is an OR of dates, for period and the other date parameters', () => {
+    expect(matches('2025-01,2025-03', visit)).toBe(true);
+    expect(matches('2025-01,2025-05', visit)).toBe(false);
+    const instant: TimeRange = { low: at('2025-03-01T12:00:00Z'), high: at('2025-03-01T12:00:01Z') };
+    expect(formulaMatches(dateParameterFormula('date', '2025-01,2025-03', NOW), instant)).toBe(true);
+    expect(formulaMatches(dateParameterFormula('date', '2025-01,2025-04', NOW), instant)).toBe(false);
+  });
+
+  it('an empty item is refused at the parameter', () => {
+    expect(() => dateParameterFormula('creation', '2025,', NOW)).toThrow(/creation/);
   });
 });

@@ -5,7 +5,13 @@
  * memory.
  */
 import { refuse } from '../outcomes.ts';
-import { DATE_PREFIXES, type DateFormula, type DatePrefix, type TimeRange } from './search-model.ts';
+import {
+  DATE_PREFIXES,
+  type DateFormula,
+  type DateParameter,
+  type DatePrefix,
+  type TimeRange,
+} from './search-model.ts';
 
 const DAY = 86_400_000;
 
@@ -136,6 +142,47 @@ export function dateFormula(condition: { prefix: DatePrefix; range: TimeRange },
       ];
     }
   }
+}
+
+/**
+ * The meaning of a prefixed date value for `period` (docs/consumer-api.md: the service period
+ * *overlaps* the value's range), over the stored period `[lo, hi)` against the value's
+ * `[pl, ph)`: `eq` they overlap; `ne` they do not; `ge`/`le` the period reaches the value's
+ * start/end or beyond it; `gt`/`lt` it reaches past the value's end/before its start; `sa`/`eb`
+ * it starts after/ends before the value's range; `ap` it overlaps the widened range (as
+ * {@link dateFormula}).
+ */
+export function periodFormula(condition: { prefix: DatePrefix; range: TimeRange }, now: number): DateFormula {
+  const { low: pl, high: ph } = condition.range;
+  switch (condition.prefix) {
+    case 'eq':
+      return [
+        [
+          { end: 'low', op: '<', value: ph },
+          { end: 'high', op: '>', value: pl },
+        ],
+      ];
+    case 'ne':
+      return [[{ end: 'low', op: '>=', value: ph }], [{ end: 'high', op: '<=', value: pl }]];
+    case 'ge':
+      return [[{ end: 'high', op: '>', value: pl }]];
+    case 'le':
+      return [[{ end: 'low', op: '<', value: ph }]];
+    default:
+      return dateFormula(condition, now);
+  }
+}
+
+/**
+ * One value of a date parameter as a formula: a comma-separated OR of prefixed dates, each read
+ * by {@link parseDateParameter} and given {@link periodFormula}'s meaning for `period` and
+ * {@link dateFormula}'s otherwise.
+ *
+ * @throws OperationOutcomeError 400 `INVALID_PARAMETER`, expression `parameter`, on any fault.
+ */
+export function dateParameterFormula(parameter: DateParameter, value: string, now: number): DateFormula {
+  const meaning = parameter === 'period' ? periodFormula : dateFormula;
+  return value.split(',').flatMap((item) => meaning(parseDateParameter(item, parameter), now));
 }
 
 /** Evaluates a formula on a stored range in memory (an unbounded end is `±Infinity`). */

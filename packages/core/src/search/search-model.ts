@@ -73,12 +73,15 @@ export interface SearchCursor {
 /** One consumer search (or count), fully read and checked. */
 export interface PointerSearch {
   nhsNumber: string;
-  /** `system|code` values, any of which matches; undefined = every granted type. */
-  types?: string[];
-  /** `system|code` values, any of which matches. */
-  categories?: string[];
-  /** Only these custodians (ODS codes). */
-  custodians?: string[];
+  /**
+   * `system|code` values: an AND of groups (one per repeated parameter), each an OR (the
+   * commas of one value); undefined = every granted type.
+   */
+  types?: string[][];
+  /** `system|code` values: an AND of OR groups, as `types`. */
+  categories?: string[][];
+  /** Only these custodians (ODS codes): an AND of OR groups, as `types`. */
+  custodians?: string[][];
   /** Never these custodians. */
   excludedCustodians?: string[];
   /** Pointer ids, any of which matches. */
