@@ -22,7 +22,13 @@ import {
   typeOf,
 } from '@nir/core';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
-import { countPointers, factColumns, type SearchPage, searchPointers } from './pointer-search.ts';
+import {
+  countPointers,
+  factColumns,
+  reindexSearchFacts,
+  type SearchPage,
+  searchPointers,
+} from './pointer-search.ts';
 import type { DatabaseSchema, PointerTable } from './schema.ts';
 import { isoTimestamp } from './schema.ts';
 
@@ -146,30 +152,8 @@ export class PointerRepository {
    * migration 0005), in batches; a row changed meanwhile is left to its writer. Returns how
    * many rows were brought up to date.
    */
-  async reindexSearchFacts(batchSize = 500): Promise<number> {
-    let done = 0;
-    for (;;) {
-      const rows = await this.#db
-        .selectFrom('pointer')
-        .select(['nhs_number', 'id', 'version', 'resource'])
-        .where('facts_version', '<', SEARCH_FACTS_VERSION)
-        .limit(batchSize)
-        .execute();
-      if (rows.length === 0) return done;
-      for (const row of rows) {
-        await this.#db
-          .updateTable('pointer')
-          .set({
-            ...factColumns(searchFactsOf(row.resource as DocumentReference)),
-            facts_version: SEARCH_FACTS_VERSION,
-          })
-          .where('nhs_number', '=', row.nhs_number)
-          .where('id', '=', row.id)
-          .where('version', '=', row.version)
-          .execute();
-      }
-      done += rows.length;
-    }
+  reindexSearchFacts(batchSize = 500): Promise<number> {
+    return reindexSearchFacts(this.#db, batchSize);
   }
 
   /** Every kept version of a pointer, newest first (R10). */
