@@ -13,367 +13,54 @@
  * pooled ids. The registry runs with a small search cap and largest page, so that capped
  * Bundles (the too-costly warning and a `next` link) and shortened pages are met too.
  * `FC_SEED=<seed>` replays a failure that fast-check reported; `CONSUMER_POLICY_RUNS` sets
- * the number of runs (default 200 per backend).
+ * the number of runs (default 200 per backend). The pool, the arbitraries and the brute-force
+ * oracle are in `support/consumer-policy-model.ts`.
  */
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { demoUserClaims } from '@nir/cli';
-import type { AccessControl, GrantInput, Interaction, OrganisationStatus } from '@nir/core';
+import type { AccessControl, GrantInput } from '@nir/core';
 import { testBackends } from '@nir/store/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FhirReply, fhirCall } from './support/fhir-call.ts';
 import {
-  clinicalHeaders,
-  errorCode,
-  REPO_ROOT,
-  startTestRegistry,
-  type TestRegistry,
-} from './support/harness.ts';
-import { NHS_NUMBER_SYSTEM, ODS_SYSTEM, VALID_NHS_NUMBERS, validPointer } from './support/pointers.ts';
+  ALL_GRANTED,
+  CONSUMER_INTERACTIONS,
+  CONSUMERS,
+  CUSTODIANS,
+  DELETED,
+  EXAMPLE_QUERY,
+  EXAMPLES,
+  expectedIds,
+  type GrantChoice,
+  grantSees,
+  guardRefusal,
+  MAX_COUNT,
+  type Method,
+  PATIENT_A,
+  PATIENTS,
+  POOL_SIZE,
+  type Pooled,
+  pointerOf,
+  prng,
+  type Query,
+  type Run,
+  resolveTypes,
+  runArb,
+  SEARCH_CAP,
+  SNOMED,
+  TYPE_KEYS,
+  TYPES,
+} from './support/consumer-policy-model.ts';
+import { type FhirReply, fhirCall } from './support/fhir-call.ts';
+import { clinicalHeaders, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
+import { NHS_NUMBER_SYSTEM, ODS_SYSTEM } from './support/pointers.ts';
 
 const backends = await testBackends();
 const CONSUMER = '/consumer/FHIR/R4';
 const PRODUCER = '/producer/FHIR/R4';
 const RUNS = Number(process.env.CONSUMER_POLICY_RUNS ?? 200);
-/** Small, so that searches without `_count` are cut by the cap and `_count` is cut to the largest page. */
-const SEARCH_CAP = 12;
-const MAX_COUNT = 9;
 /** `FC_SEED=<seed>` replays a failure that fast-check reported. */
 const REPLAY = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {};
-
-// ---------------------------------------------------------------------------------------------
-// The published terminology: every pointer type and its category
-
-const SNOMED = 'http://snomed.info/sct';
-
-interface TypeInfo {
-  system: string;
-  code: string;
-  display: string;
-  category: { code: string; display: string };
-}
-
-function readProfile<T>(name: string): T {
-  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'fhir-profiles', name), 'utf8')) as T;
-}
-
-const valueSet = readProfile<{
-  compose: { include: { system: string; concept: { code: string; display: string }[] }[] };
-}>('ValueSet-NIR-PointerType.json');
-const conceptMap = readProfile<{
-  group: {
-    source: string;
-    element: { code: string; target: { code: string; display: string }[] }[];
-  }[];
-}>('ConceptMap-NIR-PointerTypeCategory.json');
-
-/** Every pointer type `system|code` with its display and mapped category. */
-const TYPES: Record<string, TypeInfo> = {};
-for (const include of valueSet.compose.include) {
-  for (const concept of include.concept) {
-    const mapped = conceptMap.group
-      .find((g) => g.source === include.system)
-      ?.element.find((e) => e.code === concept.code)?.target[0];
-    if (!mapped) throw new Error(`no category for ${include.system}|${concept.code}`);
-    TYPES[`${include.system}|${concept.code}`] = {
-      system: include.system,
-      code: concept.code,
-      display: concept.display,
-      category: { code: mapped.code, display: mapped.display },
-    };
-  }
-}
-const TYPE_KEYS = Object.keys(TYPES);
-/** Every category `system|code` the types map to (the NIR-PointerCategory value set). */
-const CATEGORY_KEYS = [...new Set(Object.values(TYPES).map((t) => `${SNOMED}|${t.category.code}`))];
-
-/**
- * Well-formed `system|code` types that no pointer has: a known code under another system (the
- * system and code are both compared, NRL defect 2) and codes of no NIR type.
- */
-const FOREIGN_TYPES = [
-  'http://snomed.info/sct|MAULR',
-  'https://nicip.nhs.uk|418062002',
-  'http://loinc.org|18748-4',
-  'http://snomed.info/sct|1234567890',
-];
-
-// ---------------------------------------------------------------------------------------------
-// The catalogue of the test
-
-/** Custodians that publish the pool (demo-provider-a acts for all of them). */
-const CUSTODIANS = ['RR8', 'RAE', 'RGT', 'RM1'] as const;
-/** Consumer organisations (demo-consumer acts for all of them); RR8 is also a custodian. */
-const CONSUMERS = ['RWY', 'RXF', 'RJ1', 'RR8'] as const;
-/** A known organisation that holds no pointers. */
-const NOT_A_CUSTODIAN = 'RWY';
-/** Patients of the pool, and one valid NHS number with no pointers. */
-const PATIENT_A = VALID_NHS_NUMBERS[0];
-const PATIENTS = [PATIENT_A, VALID_NHS_NUMBERS[1], VALID_NHS_NUMBERS[2]];
-const NO_POINTERS_PATIENT = VALID_NHS_NUMBERS[3];
-const QUERY_PATIENTS = [...PATIENTS, NO_POINTERS_PATIENT];
-const POOL_SIZE = 78;
-const DELETED = 8;
-const PATIENT_KEYS = ['subject:identifier', 'patient:identifier', 'patient.identifier', 'subject.identifier'];
-const CONSUMER_INTERACTIONS: Interaction[] = ['read', 'search', 'count'];
-
-/** One pointer of the pool as the provider API stored it. */
-interface Pooled {
-  id: string;
-  nhsNumber: string;
-  custodian: string;
-  type: string;
-  category: string;
-  deleted: boolean;
-}
-
-/** A valid pointer body of any NIR type (the example with its type and mapped category swapped). */
-function pointerOf(custodian: string, nhsNumber: string, type: string): DocumentReference {
-  const info = TYPES[type];
-  if (!info) throw new Error(`unknown type ${type}`);
-  const body = validPointer({ custodian, nhsNumber });
-  body.masterIdentifier = { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${randomUUID()}` };
-  body.type = { coding: [{ system: info.system, code: info.code, display: info.display }] };
-  body.category = [
-    { coding: [{ system: SNOMED, code: info.category.code, display: info.category.display }] },
-  ];
-  return body;
-}
-
-/** A small deterministic generator, so that every backend gets the same pool shape. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Arbitraries
-
-type GrantChoice = {
-  types: string[];
-  allowAll: boolean;
-  interactions: Interaction[];
-} | null;
-
-type TypeChoice =
-  | { kind: 'granted'; pick: number }
-  | { kind: 'any'; type: string }
-  | { kind: 'foreign'; type: string };
-
-const typeChoiceArb: fc.Arbitrary<TypeChoice> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('granted' as const), pick: fc.nat() }) },
-  {
-    weight: 3,
-    arbitrary: fc.record({ kind: fc.constant('any' as const), type: fc.constantFrom(...TYPE_KEYS) }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('foreign' as const), type: fc.constantFrom(...FOREIGN_TYPES) }),
-  },
-);
-
-const grantArb: fc.Arbitrary<GrantChoice> = fc.oneof(
-  { weight: 1, arbitrary: fc.constant(null) },
-  {
-    weight: 14,
-    arbitrary: fc.record({
-      types: fc.oneof(
-        { weight: 1, arbitrary: fc.constant<string[]>([]) },
-        { weight: 8, arbitrary: fc.subarray(TYPE_KEYS, { minLength: 1, maxLength: 14 }) },
-      ),
-      allowAll: fc.oneof(
-        { weight: 4, arbitrary: fc.constant(false) },
-        { weight: 1, arbitrary: fc.constant(true) },
-      ),
-      interactions: fc.oneof(
-        { weight: 5, arbitrary: fc.constant(CONSUMER_INTERACTIONS) },
-        { weight: 2, arbitrary: fc.subarray(CONSUMER_INTERACTIONS) },
-      ),
-    }),
-  },
-);
-
-const odsListArb = fc.subarray([...CUSTODIANS, NOT_A_CUSTODIAN], { minLength: 1, maxLength: 3 });
-
-type Method = 'GET' | 'POST-form' | 'POST-json' | 'POST-merged';
-
-const queryArb = fc.record({
-  patient: fc.constantFrom(...QUERY_PATIENTS),
-  patientKey: fc.constantFrom(...PATIENT_KEYS),
-  types: fc.option(fc.array(typeChoiceArb, { minLength: 1, maxLength: 3 }), { nil: undefined, freq: 2 }),
-  categories: fc.option(fc.subarray(CATEGORY_KEYS, { minLength: 1, maxLength: 3 }), {
-    nil: undefined,
-    freq: 3,
-  }),
-  custodians: fc.option(odsListArb, { nil: undefined, freq: 3 }),
-  excluded: fc.option(odsListArb, { nil: undefined, freq: 3 }),
-  count: fc.option(fc.integer({ min: 0, max: MAX_COUNT + 4 }), { nil: undefined, freq: 2 }),
-  summaryCount: fc.oneof(
-    { weight: 3, arbitrary: fc.constant(false) },
-    { weight: 1, arbitrary: fc.constant(true) },
-  ),
-  method: fc.constantFrom<Method>('GET', 'POST-form', 'POST-json', 'POST-merged'),
-});
-
-const runArb = fc.record({
-  consumer: fc.constantFrom(...CONSUMERS),
-  status: fc.oneof(
-    { weight: 12, arbitrary: fc.constant<OrganisationStatus>('active') },
-    { weight: 1, arbitrary: fc.constant<OrganisationStatus>('suspended') },
-    { weight: 1, arbitrary: fc.constant<OrganisationStatus>('terminated') },
-  ),
-  grant: grantArb,
-  query: queryArb,
-  /** Picks of pooled ids to read (including deleted ones). */
-  reads: fc.array(fc.nat(), { minLength: 1, maxLength: 5 }),
-});
-
-type Run = typeof runArb extends fc.Arbitrary<infer T> ? T : never;
-type Query = Run['query'];
-
-/** Inputs every run tries first: one of each outcome class. */
-const ALL_GRANTED: GrantChoice = { types: TYPE_KEYS, allowAll: false, interactions: CONSUMER_INTERACTIONS };
-const EXAMPLE_QUERY: Query = {
-  patient: PATIENT_A,
-  patientKey: 'subject:identifier',
-  types: undefined,
-  categories: undefined,
-  custodians: undefined,
-  excluded: undefined,
-  count: 5,
-  summaryCount: false,
-  method: 'GET',
-};
-const EXAMPLES: [Run][] = [
-  [{ consumer: 'RWY', status: 'active', grant: ALL_GRANTED, query: EXAMPLE_QUERY, reads: [0, 1, 2] }],
-  [
-    {
-      consumer: 'RWY',
-      status: 'active',
-      grant: ALL_GRANTED,
-      query: { ...EXAMPLE_QUERY, count: undefined, method: 'POST-merged' },
-      reads: [8],
-    },
-  ],
-  [
-    {
-      consumer: 'RXF',
-      status: 'active',
-      grant: { types: TYPE_KEYS.slice(0, 5), allowAll: false, interactions: CONSUMER_INTERACTIONS },
-      query: { ...EXAMPLE_QUERY, method: 'POST-form', count: undefined },
-      reads: [3, 4, 5, 6],
-    },
-  ],
-  [
-    {
-      consumer: 'RJ1',
-      status: 'active',
-      grant: { types: [], allowAll: true, interactions: CONSUMER_INTERACTIONS },
-      query: { ...EXAMPLE_QUERY, summaryCount: true, method: 'POST-json' },
-      reads: [7],
-    },
-  ],
-  [
-    {
-      consumer: 'RR8',
-      status: 'active',
-      grant: { types: TYPE_KEYS.slice(10, 14), allowAll: false, interactions: CONSUMER_INTERACTIONS },
-      query: { ...EXAMPLE_QUERY, types: [{ kind: 'any', type: TYPE_KEYS[0] ?? '' }] },
-      reads: [0],
-    },
-  ],
-  [{ consumer: 'RWY', status: 'suspended', grant: ALL_GRANTED, query: EXAMPLE_QUERY, reads: [0] }],
-  [
-    {
-      consumer: 'RWY',
-      status: 'active',
-      grant: { types: [], allowAll: false, interactions: CONSUMER_INTERACTIONS },
-      query: EXAMPLE_QUERY,
-      reads: [0],
-    },
-  ],
-  [
-    {
-      consumer: 'RXF',
-      status: 'active',
-      grant: { types: TYPE_KEYS, allowAll: false, interactions: ['read', 'search'] },
-      query: { ...EXAMPLE_QUERY, summaryCount: true },
-      reads: [0],
-    },
-  ],
-  // A count under a grant that allows `count` but not `search`: a count is its own interaction.
-  [
-    {
-      consumer: 'RXF',
-      status: 'active',
-      grant: { types: TYPE_KEYS, allowAll: false, interactions: ['read', 'count'] },
-      query: { ...EXAMPLE_QUERY, summaryCount: true },
-      reads: [0],
-    },
-  ],
-];
-
-// ---------------------------------------------------------------------------------------------
-// The brute-force oracle
-
-/** What the grant lets the caller see, as the contract says (ALLOW_ALL_TYPES, or the listed types). */
-function grantSees(grant: NonNullable<GrantChoice>, type: string): boolean {
-  return grant.allowAll || grant.types.includes(type);
-}
-
-/** The `type` values a query sends, resolved against the grant. */
-function resolveTypes(choices: TypeChoice[] | undefined, grant: GrantChoice): string[] | undefined {
-  if (!choices) return undefined;
-  const granted = grant?.types ?? [];
-  return [
-    ...new Set(
-      choices.map((c) => {
-        if (c.kind === 'granted') return granted[c.pick % Math.max(granted.length, 1)] ?? TYPE_KEYS[0] ?? '';
-        return c.type;
-      }),
-    ),
-  ];
-}
-
-/** Why the guard refuses the request before any parameter is read, or undefined. */
-function guardRefusal(run: Run, interaction: Interaction): string | undefined {
-  if (run.status !== 'active') return `organisation ${run.status}`;
-  if (!run.grant) return 'no consumer grant';
-  if (run.grant.types.length === 0 && !run.grant.allowAll) return 'a grant with no types';
-  if (!run.grant.interactions.includes(interaction)) return `grant lacks ${interaction}`;
-  return undefined;
-}
-
-/** The ids a search of `query` must return, filtering the pool by hand. */
-function expectedIds(
-  pool: readonly Pooled[],
-  grant: NonNullable<GrantChoice>,
-  query: Query,
-  types?: string[],
-) {
-  return pool
-    .filter(
-      (p) =>
-        !p.deleted &&
-        p.nhsNumber === query.patient &&
-        grantSees(grant, p.type) &&
-        (types === undefined || types.includes(p.type)) &&
-        (query.categories === undefined || query.categories.includes(p.category)) &&
-        (query.custodians === undefined || query.custodians.includes(p.custodian)) &&
-        (query.excluded === undefined || !query.excluded.includes(p.custodian)),
-    )
-    .map((p) => p.id)
-    .sort();
-}
 
 // ---------------------------------------------------------------------------------------------
 
