@@ -9,6 +9,7 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/nir_bench node scripts/measure-consumer.ts
  */
 import { randomUUID } from 'node:crypto';
+import { nhsNumberCheckDigit } from '@nir/core';
 import { openStore } from '@nir/store';
 import { sql } from 'kysely';
 import { clinicalHeaders, startTestRegistry } from '../test/support/harness.ts';
@@ -25,10 +26,8 @@ const TYPES = ['https://nicip.nhs.uk|MAULR', 'http://snomed.info/sct|418062002']
 function nhsNumbers(count: number): string[] {
   const numbers: string[] = [];
   for (let base = 900_000_000; numbers.length < count; base += 1) {
-    const digits = String(base).split('').map(Number);
-    const sum = digits.reduce((total, digit, i) => total + digit * (10 - i), 0);
-    const check = (11 - (sum % 11)) % 11;
-    if (check !== 10) numbers.push(`${base}${check}`);
+    const check = nhsNumberCheckDigit(String(base));
+    if (check !== undefined) numbers.push(`${base}${check}`);
   }
   return numbers;
 }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FhirReply, fhirCall } from './support/fhir-call.ts';
 import { errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
 import {
+  freshNhsNumber,
   NHS_NUMBER_SYSTEM,
   ODS_SYSTEM,
   type PointerOptions,
@@ -35,15 +36,6 @@ const RFC3986 = 'urn:ietf:rfc:3986';
 
 /** One search case: the query after the patient (`k=v&…`, unencoded), the names it finds. */
 type Case = [string, string];
-
-/** A fresh NHS number passing Modulus 11, so each block has patients of its own. */
-function freshNhsNumber(): string {
-  for (;;) {
-    const digits = [9, ...Array.from({ length: 8 }, () => Math.floor(Math.random() * 10))];
-    const check = 11 - (digits.reduce((sum, d, i) => sum + d * (10 - i), 0) % 11);
-    if (check !== 10) return [...digits, check === 11 ? 0 : check].join('');
-  }
-}
 
 const unique = () => `${Date.now()}${Math.floor(Math.random() * 1e9)}`;
 

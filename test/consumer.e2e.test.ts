@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FhirBody, type FhirReply, fhirCall } from './support/fhir-call.ts';
 import { clinicalHeaders, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
 import {
+  freshNhsNumber,
   NHS_NUMBER_SYSTEM,
   ODS_SYSTEM,
   type PointerType,
@@ -30,17 +31,6 @@ const REPORT = 'http://snomed.info/sct|721981007'; // category of MAULR and 4180
 const PROCEDURE = 'http://snomed.info/sct|103693007'; // category of MAXIB only
 const BAD_NHS = '1234567890'; // fails Modulus 11 (nrl-behaviour.md §4.1)
 const ENV = { NIR_ACCESS_TOKEN_TTL: '3600' };
-
-/** Valid (Modulus 11) NHS numbers, a fresh one per call, so groups never see each other's pointers. */
-let nhsSeed = 400_000_000 + Math.floor(Math.random() * 90_000) * 1000;
-function freshNhs(): string {
-  for (;;) {
-    const base = String(nhsSeed++);
-    const sum = [...base].reduce((total, digit, i) => total + Number(digit) * (10 - i), 0);
-    const check = (11 - (sum % 11)) % 11;
-    if (check !== 10) return `${base}${check}`;
-  }
-}
 
 const subject = (nhs: string) => `subject:identifier=${NHS_NUMBER_SYSTEM}|${nhs}`;
 const custodian = (...ods: string[]) => ods.map((o) => `${ODS_SYSTEM}|${o}`).join(',');
@@ -128,7 +118,7 @@ describe.each(backends)('consumer API on $name', (backend) => {
   afterAll(async () => f.state.t?.close());
 
   describe('search and count over both custodians', () => {
-    const nhs = freshNhs();
+    const nhs = freshNhsNumber();
     const ids: Record<string, string> = {};
     let visible: string[] = [];
 
@@ -216,7 +206,7 @@ describe.each(backends)('consumer API on $name', (backend) => {
     });
 
     it('NRL §1.5: no match is 200 with total 0 and entry []', async () => {
-      const reply = await search(subject(freshNhs()));
+      const reply = await search(subject(freshNhsNumber()));
       expect(reply.status, reply.text).toBe(200);
       expect(reply.body.total).toBe(0);
       expect(reply.body.entry).toEqual([]);
@@ -258,7 +248,7 @@ describe.each(backends)('consumer API on $name', (backend) => {
   });
 
   describe('parameter faults (NRL §2.2, first fault reported)', () => {
-    const nhs = freshNhs();
+    const nhs = freshNhsNumber();
 
     it('NRL §2.2: missing subject is 400 INVALID_PARAMETER "Field required" at subject:identifier', async () => {
       for (const query of ['', `type=${MAULR}`]) {
@@ -388,33 +378,33 @@ describe.each(backends)('consumer API on $name', (backend) => {
       } finally {
         await catalogue.putGrant(grant, 'test');
       }
-      expect((await search(subject(freshNhs()))).status).toBe(200);
+      expect((await search(subject(freshNhsNumber()))).status).toBe(200);
     });
 
     it('R6: a suspended organisation is refused on its next request (even with a bad NHS number), restored after', async () => {
       const catalogue = f.reg().registry.catalogue;
-      expect((await search(subject(freshNhs()))).status).toBe(200);
+      expect((await search(subject(freshNhsNumber()))).status).toBe(200);
       await catalogue.setOrganisationStatus('RWY', 'suspended', 'test');
       try {
-        denied(await search(subject(freshNhs())));
+        denied(await search(subject(freshNhsNumber())));
         denied(await search(subject(BAD_NHS)));
         denied(await consume('GET', '/DocumentReference/RR8-unknown'));
       } finally {
         await catalogue.setOrganisationStatus('RWY', 'active', 'test');
       }
-      expect((await search(subject(freshNhs()))).status).toBe(200);
+      expect((await search(subject(freshNhsNumber()))).status).toBe(200);
     });
 
     it('R5: a purpose of use outside direct care (research) is 403 ACCESS DENIED', async () => {
       const research = await f.reg().token('demo-consumer', { iua: demoUserClaims('RWY', 'HRESCH') });
-      for (const query of [subject(freshNhs()), subject(BAD_NHS)]) {
+      for (const query of [subject(freshNhsNumber()), subject(BAD_NHS)]) {
         denied(await consume('GET', `/DocumentReference?${query}`, undefined, { token: research }));
       }
     });
   });
 
   describe('read (GET /DocumentReference/{id})', () => {
-    const nhs = freshNhs();
+    const nhs = freshNhsNumber();
 
     it('NRL §2.2: any custodian’s pointer of a granted type reads as stored, with ETag W/"<version>"', async () => {
       for (const ods of ['RR8', 'RAE'] as const) {
@@ -462,7 +452,7 @@ describe.each(backends)('consumer API on $name', (backend) => {
     });
 
     it('a pointer the provider deleted is 404 NO_RECORD_FOUND and leaves the search', async () => {
-      const patient = freshNhs();
+      const patient = freshNhsNumber();
       const id = await publish('RAE', patient, MAULR);
       expect((await consume('GET', `/DocumentReference/${id}`)).status).toBe(200);
       const deleted = await f.produce('RAE', 'DELETE', `/DocumentReference/${id}`);
@@ -474,7 +464,7 @@ describe.each(backends)('consumer API on $name', (backend) => {
   });
 
   it('NRL §2.3: after a supersede the consumer sees the new pointer only; the old one is 404', async () => {
-    const nhs = freshNhs();
+    const nhs = freshNhsNumber();
     const old = await publish('RR8', nhs, MAULR);
     const replacement = await publish('RR8', nhs, MAULR, { relatesTo: replaces(old) });
     const reply = await search(subject(nhs));
@@ -486,7 +476,7 @@ describe.each(backends)('consumer API on $name', (backend) => {
   });
 
   describe('paging (a registry extension, §8)', () => {
-    const nhs = freshNhs();
+    const nhs = freshNhsNumber();
     let seeded: string[] = [];
 
     beforeAll(async () => {
@@ -536,7 +526,7 @@ describe.each(backends)('consumer API on $name', (backend) => {
     });
 
     it('_count=1000 is served as at most 100 per page (NIR_CONSUMER_MAX_COUNT default)', async () => {
-      const many = freshNhs();
+      const many = freshNhsNumber();
       await Promise.all(Array.from({ length: 102 }, (_, i) => publish('RR8', many, i % 2 ? MAULR : SCT)));
       const first = await search(`${subject(many)}&_count=1000`);
       expect(first.status, first.text.slice(0, 400)).toBe(200);
@@ -552,7 +542,7 @@ describe.each(backends)('consumer API on $name', (backend) => {
 
   describe('methods and metadata', () => {
     it('any other method on the consumer paths is 405 (NRL §1.1: HEAD too)', async () => {
-      const id = await publish('RR8', freshNhs(), MAULR);
+      const id = await publish('RR8', freshNhsNumber(), MAULR);
       for (const [method, path] of [
         ['DELETE', `/DocumentReference/${id}`],
         ['PUT', `/DocumentReference/${id}`],
@@ -589,7 +579,7 @@ describe.each(backends)('consumer search cap (NIR_CONSUMER_SEARCH_CAP=3) on $nam
   afterAll(async () => f.state.t?.close());
 
   it('§8: without _count the cap cuts at 3, total stays exact, a next link and a warning outcome entry follow', async () => {
-    const nhs = freshNhs();
+    const nhs = freshNhsNumber();
     const all: string[] = [];
     for (let i = 0; i < 5; i++) all.push(await f.publish(i % 2 ? 'RAE' : 'RR8', nhs, i % 2 ? MAULR : SCT));
     await f.publish('RR8', nhs, MAXIB); // not granted: neither counted nor returned
@@ -614,7 +604,7 @@ describe.each(backends)('consumer search cap (NIR_CONSUMER_SEARCH_CAP=3) on $nam
   });
 
   it('§8: with 3 or fewer matches no warning entry and no next link', async () => {
-    const nhs = freshNhs();
+    const nhs = freshNhsNumber();
     for (let i = 0; i < 3; i++) await f.publish('RR8', nhs, MAULR);
     const reply = await f.search(subject(nhs));
     expect(reply.status, reply.text).toBe(200);

@@ -9,24 +9,13 @@ import { testBackends } from '@nir/store/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FhirReply, fhirCall } from './support/fhir-call.ts';
 import { errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
-import { NHS_NUMBER_SYSTEM, replaces, validPointer } from './support/pointers.ts';
+import { freshNhsNumber, NHS_NUMBER_SYSTEM, replaces, validPointer } from './support/pointers.ts';
 
 const backends = await testBackends();
 const BASE = '/producer/FHIR/R4';
 const ROUNDS = 10;
 
 type Reply = FhirReply;
-
-/** A fresh NHS number passing Modulus 11 (nrl-behaviour.md §4.1), so each round has its own patient. */
-function freshNhsNumber(): string {
-  for (;;) {
-    const digits = Array.from({ length: 9 }, () => Math.floor(Math.random() * 10));
-    const sum = digits.reduce((total, digit, i) => total + digit * (10 - i), 0);
-    const check = 11 - (sum % 11);
-    if (check === 10) continue;
-    return `${digits.join('')}${check === 11 ? 0 : check}`;
-  }
-}
 
 describe.each(backends)('producer concurrency on $name', (backend) => {
   let t: TestRegistry;

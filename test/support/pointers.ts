@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DocumentReference } from '@medplum/fhirtypes';
+import { nhsNumberCheckDigit } from '@nir/core';
 import { REPO_ROOT } from './harness.ts';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -40,6 +41,21 @@ export const VALID_NHS_NUMBERS = [
   '6700028191',
   '9000000017',
 ] as const;
+
+/** Where {@link freshNhsNumber} goes on: a random start per test process, then counting up. */
+let nextNhsBase = 400_000_000 + Math.floor(Math.random() * 500_000_000);
+
+/**
+ * A valid NHS number not handed out before in this process, so that each test (or group) has a
+ * patient of its own.
+ */
+export function freshNhsNumber(): string {
+  for (;;) {
+    const base = String(nextNhsBase++);
+    const check = nhsNumberCheckDigit(base);
+    if (check !== undefined) return `${base}${check}`;
+  }
+}
 
 const example = JSON.parse(
   readFileSync(path.join(REPO_ROOT, 'fhir-profiles/examples/DocumentReference-example-report.json'), 'utf8'),

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from './nhs-number.ts';
+import { isValidNhsNumber, NHS_NUMBER_SYSTEM, nhsNumberCheckDigit } from './nhs-number.ts';
 
 /** The Modulus 11 check digit of nine digits, written independently of the code under test. */
 function expectedCheckDigit(nineDigits: string): number | 'invalid' {
@@ -90,5 +90,17 @@ describe('isValidNhsNumber (R12, Modulus 11)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('nhsNumberCheckDigit gives the Modulus 11 check digit of any nine digits, none for 10 or other input', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^\d{9}$/), (prefix) => {
+        const expected = expectedCheckDigit(prefix);
+        expect(nhsNumberCheckDigit(prefix)).toBe(expected === 'invalid' ? undefined : expected);
+      }),
+      { numRuns: 500 },
+    );
+    for (const bad of ['', '12345678', '1234567890', '12345678x'])
+      expect(nhsNumberCheckDigit(bad)).toBeUndefined();
   });
 });

@@ -6,14 +6,21 @@
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 
 /**
- * True when `value` is ten digits with a valid Modulus 11 check digit.
- * Weights 10..2 on digits 1–9; check = 11 − (sum mod 11); 11 → 0; 10 is never valid.
+ * The Modulus 11 check digit of an NHS number's first nine digits, or undefined when none
+ * exists (no NHS number starts with them). Weights 10..2 on digits 1–9; check = 11 − (sum mod
+ * 11); 11 → 0; 10 is never valid.
  */
+export function nhsNumberCheckDigit(nineDigits: string): number | undefined {
+  if (!/^\d{9}$/.test(nineDigits)) return undefined;
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += Number(nineDigits[i]) * (10 - i);
+  const check = 11 - (sum % 11);
+  if (check === 10) return undefined;
+  return check === 11 ? 0 : check;
+}
+
+/** True when `value` is ten digits with a valid Modulus 11 check digit ({@link nhsNumberCheckDigit}). */
 export function isValidNhsNumber(value: string): boolean {
   if (!/^\d{10}$/.test(value)) return false;
-  let sum = 0;
-  for (let i = 0; i < 9; i++) sum += Number(value[i]) * (10 - i);
-  const check = 11 - (sum % 11);
-  if (check === 10) return false;
-  return (check === 11 ? 0 : check) === Number(value[9]);
+  return nhsNumberCheckDigit(value.slice(0, 9)) === Number(value[9]);
 }
