@@ -124,6 +124,13 @@ describe.each(backends)('provider API on $name', (backend) => {
       });
       expect(none.status).toBe(400);
       expect(errorCode(await none.json())).toBe('BAD_REQUEST');
+      // No body and no content type is still a missing body (400), not a wrong type (415).
+      const bare = await t.fetch(`${BASE}/DocumentReference`, {
+        method: 'POST',
+        headers: clinicalHeaders(tokens.RR8 as string, 'RR8'),
+      });
+      expect(bare.status).toBe(400);
+      expect(errorCode(await bare.json())).toBe('BAD_REQUEST');
     });
 
     it('R4: custodian other than the caller is 422 at custodian.identifier.value', async () => {

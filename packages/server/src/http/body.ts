@@ -8,7 +8,24 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 /** Media types accepted for JSON request bodies. */
 export const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
 
-/** Parses a JSON body, refusing other content types with 415. */
+/** True when the request carries no body: neither a length nor chunks, or a length of 0. */
+function hasNoBody(req: Request): boolean {
+  // `req.is` is null exactly when there is no body, whatever the types asked about.
+  return req.get('content-length') === '0' || req.is('*/*') === null;
+}
+
+const missingBody = () => refuse('BAD_REQUEST', 'Request body is required');
+
+/**
+ * Refuses a request with no body at all: 400 `BAD_REQUEST` (nrl-behaviour.md §4.2), whatever
+ * its content type says. Runs before the content-type check, so that only a body of the wrong
+ * type is 415.
+ */
+export function refuseNoBody(req: Request, _res: Response, next: NextFunction): void {
+  next(hasNoBody(req) ? missingBody() : undefined);
+}
+
+/** Parses a JSON body, refusing no body with 400 and other content types with 415. */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
     if (!req.is(JSON_TYPES)) {
@@ -22,14 +39,13 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     }
     next();
   };
-  return [requireJson, express.json({ type: JSON_TYPES, limit: limitBytes, strict: true })];
+  return [refuseNoBody, requireJson, express.json({ type: JSON_TYPES, limit: limitBytes, strict: true })];
 }
 
 /** A body is required: 400 `BAD_REQUEST` when there is none (nrl-behaviour.md §4.2). */
 export function requireBody(req: Request, _res: Response, next: NextFunction): void {
   // body-parser turns an empty body into {}; an empty body is still no body.
-  const empty = req.body === undefined || req.get('content-length') === '0';
-  next(empty ? refuse('BAD_REQUEST', 'Request body is required') : undefined);
+  next(req.body === undefined || hasNoBody(req) ? missingBody() : undefined);
 }
 
 const ACCEPTABLE = ['application/fhir+json', 'application/json', 'application/json+fhir'];

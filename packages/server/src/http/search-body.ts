@@ -1,6 +1,7 @@
 /**
  * Search bodies (`POST …/_search`): MHD's form encoding or the JSON object NRL accepts. No body
- * is 400 `BAD_REQUEST`; a body of another content type is 415; a JSON body that does not parse goes to `onInvalidJson`'s wording.
+ * is 400 `BAD_REQUEST`; a body of another content type is 415; a JSON body that does not parse
+ * goes to `onInvalidJson`'s wording.
  */
 import { refuse } from '@nir/core';
 import express, {
@@ -10,7 +11,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
-import { JSON_TYPES, requireBody } from './body.ts';
+import { JSON_TYPES, refuseNoBody, requireBody } from './body.ts';
 
 /** The middleware chain that reads a search body. */
 export function searchBody(
@@ -18,16 +19,10 @@ export function searchBody(
   onInvalidJson: ErrorRequestHandler,
 ): (RequestHandler | ErrorRequestHandler)[] {
   return [
+    refuseNoBody,
     (req: Request, _res: Response, next: NextFunction) => {
-      // No body at all is a missing body (400), whatever the content type says; only a body of
-      // another type is 415. `req.is` is null when the request carries no body.
-      const type = req.is([...JSON_TYPES, 'application/x-www-form-urlencoded']);
-      if (type === null || req.get('content-length') === '0') {
-        next(refuse('BAD_REQUEST', 'Request body is required'));
-        return;
-      }
       next(
-        type
+        req.is([...JSON_TYPES, 'application/x-www-form-urlencoded'])
           ? undefined
           : refuse('UNSUPPORTED_MEDIA_TYPE', 'Search bodies are application/x-www-form-urlencoded or JSON'),
       );
