@@ -10,7 +10,6 @@ import type { DocumentReference } from '@medplum/fhirtypes';
 import {
   categoryOf,
   custodianOf,
-  masterIdentifierOf,
   nhsNumberOf,
   type PointerSearch,
   refuse,
@@ -19,9 +18,9 @@ import {
   searchFactsOf,
   stampPointer,
   type TypeAccess,
-  typeOf,
 } from '@nir/core';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { type NewPointer, newPointerRows, type WriteOrigin } from './pointer-rows.ts';
 import {
   countPointers,
   factColumns,
@@ -29,8 +28,9 @@ import {
   type SearchPage,
   searchPointers,
 } from './pointer-search.ts';
-import type { DatabaseSchema, PointerTable } from './schema.ts';
-import { isoTimestamp } from './schema.ts';
+import { type DatabaseSchema, isoTimestamp, type PointerTable } from './schema.ts';
+
+export type { NewPointer, WriteOrigin } from './pointer-rows.ts';
 
 type Db = Kysely<DatabaseSchema>;
 type Trx = Transaction<DatabaseSchema>;
@@ -57,12 +57,6 @@ export interface PointerVersion {
   supersededBy: string | null;
   /** The pointer as this version left it; absent for a deletion. */
   resource: DocumentReference | null;
-}
-
-/** Who made a write, kept with each version. */
-export interface WriteOrigin {
-  requestId: string;
-  clientId: string;
 }
 
 /** The producer search: the caller's own pointers for one patient. */
@@ -191,14 +185,6 @@ export class PointerRepository {
   }
 }
 
-/** A new pointer to store: validated, with its id and creation date decided. */
-export interface NewPointer {
-  pointer: DocumentReference;
-  id: string;
-  date: string;
-  now: Date;
-}
-
 /** Writes inside one transaction. */
 export class PointerWriter {
   /** The transaction, for writes that must commit with the pointer (the audit record). */
@@ -255,31 +241,13 @@ export class PointerWriter {
       .returning('version')
       .executeTakeFirst();
     if (!claimed) throw refuse('DUPLICATE_REJECTED');
-    const resource = stampPointer(input.pointer, {
-      id: input.id,
-      version: claimed.version,
-      now: input.now,
-      date: input.date,
-    });
+    const rows = newPointerRows(input, claimed.version, origin, action);
     const row = await this.executor
       .insertInto('pointer')
-      .values({
-        nhs_number: nhsNumber,
-        id: input.id,
-        custodian,
-        type: typeOf(input.pointer),
-        category: categoryOf(input.pointer),
-        master_identifier: masterIdentifierOf(input.pointer) ?? null,
-        version: claimed.version,
-        created_on: input.now,
-        updated_on: input.now,
-        resource: JSON.stringify(resource),
-        ...factColumns(searchFactsOf(resource)),
-        facts_version: SEARCH_FACTS_VERSION,
-      })
+      .values(rows.pointer)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await this.#keep(row.id, row.version, nhsNumber, custodian, action, input.now, origin, resource);
+    await this.executor.insertInto('pointer_history').values(rows.history).execute();
     return toStored(row);
   }
 
