@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IuaClaims } from '@nir/core';
 import { openStore, SigningKeyStore, type Store } from '@nir/store';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccessTokens } from './access-token.ts';
 import { KeyRing, REGISTRY_TOKEN_ALG } from './key-ring.ts';
 
@@ -129,6 +129,30 @@ describe('AccessTokens', () => {
     await expect(tokens.verify(await forge({ [claim]: undefined }))).rejects.toThrow(
       `missing required "${claim}" claim`,
     );
+  });
+
+  it('checks a verified token again on every use: expiry by the clock, key by the key ring', async () => {
+    const token = await forge({ exp: Math.floor(Date.now() / 1000) + 60 });
+    expect((await tokens.verify(token)).clientId).toBe('client-a');
+    expect((await tokens.verify(token)).clientId).toBe('client-a'); // remembered
+    vi.useFakeTimers({ now: Date.now() + 70_000, toFake: ['Date'] });
+    try {
+      await expect(tokens.verify(token)).rejects.toThrow(/exp/);
+    } finally {
+      vi.useRealTimers();
+    }
+
+    // A key that is no longer published: its remembered tokens fail at once.
+    const strictKeys = new KeyRing(new SigningKeyStore((store as Store).db), { graceSeconds: 0 });
+    await strictKeys.initialise();
+    const strict = new AccessTokens(strictKeys, ISSUER, TTL_SECONDS);
+    const issued = await strict.issue('client-a', ['nir/consumer.read'], IUA);
+    expect((await strict.verify(issued)).clientId).toBe('client-a');
+    await strictKeys.rotate();
+    await strictKeys.rotate();
+    await strictKeys.refresh();
+    expect(strictKeys.trusts(decodeProtectedHeader(issued).kid ?? '')).toBe(false);
+    await expect(strict.verify(issued)).rejects.toThrow();
   });
 
   it('refuses a token with an unknown kid', async () => {

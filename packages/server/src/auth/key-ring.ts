@@ -127,6 +127,11 @@ export class KeyRing {
     if (active) this.#active = active;
   }
 
+  /** True while tokens signed with `kid` verify (the key is published: active or in its grace period). */
+  trusts(kid: string): boolean {
+    return this.#keys.has(kid);
+  }
+
   /** The key new tokens are signed with. */
   signingKey(): { kid: string; key: CryptoKey } {
     const active = this.#active;
