@@ -132,6 +132,14 @@ describe('readConfig audit', () => {
     expect(config.auditBatchEvents).toBe(1000);
   });
 
+  it('writes every audit event unless a demo registry is benchmarked with NIR_AUDIT_DISCARD (R7)', () => {
+    expect(readConfig({}).auditDiscard).toBe(false);
+    expect(readConfig({ NIR_DEMO_MODE: 'true', NIR_AUDIT_DISCARD: 'true' }).auditDiscard).toBe(true);
+    expect(() => readConfig({ DATABASE_URL: 'postgres://db/nir', NIR_AUDIT_DISCARD: 'true' })).toThrow(
+      /NIR_AUDIT_DISCARD is for benchmarks of a demo registry only/,
+    );
+  });
+
   it('reads NIR_AUDIT_RETENTION_MONTHS, NIR_AUDIT_ASID and NIR_AUDIT_BATCH_EVENTS', () => {
     const config = readConfig({
       NIR_AUDIT_RETENTION_MONTHS: '120',

@@ -31,6 +31,12 @@ export interface ServerConfig {
   auditAsid: string | undefined;
   /** Largest number of AuditEvents one group-commit INSERT takes. */
   auditBatchEvents: number;
+  /**
+   * Benchmarks only (S5 of `pnpm bench`): read events are built but not written, to measure
+   * what the durable audit costs. Refused outside demo mode: a real registry audits every
+   * access (R7).
+   */
+  auditDiscard: boolean;
   /** The most pointers one consumer search Bundle holds when the client sends no `_count`. */
   consumerSearchCap: number;
   /** The largest page size a consumer's `_count` gets. */
@@ -72,6 +78,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       `NIR_PUBLIC_URL must be an origin such as https://nir.example.nhs.uk, got '${publicUrl}'`,
     );
   }
+  const demoMode = flag('NIR_DEMO_MODE', env.NIR_DEMO_MODE, databaseUrl === undefined);
+  const auditDiscard = flag('NIR_AUDIT_DISCARD', env.NIR_AUDIT_DISCARD, false);
+  if (auditDiscard && !demoMode) {
+    throw new Error(
+      'NIR_AUDIT_DISCARD is for benchmarks of a demo registry only: every access is audited (R7)',
+    );
+  }
   return {
     port,
     host,
@@ -80,7 +93,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     dataDir: env.NIR_DATA_DIR || '.data/pglite',
     poolSize: integer('NIR_DB_POOL_SIZE', env.NIR_DB_POOL_SIZE, 4, 1, 100),
     // The embedded quick start is a demo; a real PostgreSQL deployment is not, unless asked.
-    demoMode: flag('NIR_DEMO_MODE', env.NIR_DEMO_MODE, databaseUrl === undefined),
+    demoMode,
     logLevel: env.LOG_LEVEL || 'info',
     accessTokenTtlSeconds: integer('NIR_ACCESS_TOKEN_TTL', env.NIR_ACCESS_TOKEN_TTL, 300, 30, 3600),
     bodyLimitBytes: integer('NIR_BODY_LIMIT_BYTES', env.NIR_BODY_LIMIT_BYTES, 1_048_576, 1024, 104_857_600),
@@ -90,6 +103,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     auditRetentionMonths: integer('NIR_AUDIT_RETENTION_MONTHS', env.NIR_AUDIT_RETENTION_MONTHS, 72, 1, 1200),
     auditAsid: asid(env.NIR_AUDIT_ASID),
     auditBatchEvents: integer('NIR_AUDIT_BATCH_EVENTS', env.NIR_AUDIT_BATCH_EVENTS, 1000, 1, 5000),
+    auditDiscard,
     consumerSearchCap: integer('NIR_CONSUMER_SEARCH_CAP', env.NIR_CONSUMER_SEARCH_CAP, 1000, 1, 10_000),
     consumerMaxCount: integer('NIR_CONSUMER_MAX_COUNT', env.NIR_CONSUMER_MAX_COUNT, 100, 1, 1000),
   };

@@ -90,6 +90,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     logger,
     serverAsid: config.auditAsid,
     batchEvents: config.auditBatchEvents,
+    discard: config.auditDiscard,
     custody: options.custody,
   });
 

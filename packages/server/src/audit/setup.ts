@@ -19,6 +19,8 @@ export interface AuditSetup {
   logger: Logger;
   serverAsid?: string | undefined;
   batchEvents?: number | undefined;
+  /** Benchmarks only: the group-commit writer drops its batches (see `ServerConfig.auditDiscard`). */
+  discard?: boolean | undefined;
   /**
    * R9: does an organisation hold pointers for a patient? Defaults to a query of the `pointer`
    * table; the pointer store may provide its own.
@@ -32,7 +34,7 @@ export async function createAuditService(setup: AuditSetup): Promise<AuditServic
   await store.ensurePartitions(new Date(), PARTITIONS_AHEAD);
   return new AuditService({
     store,
-    writer: new GroupCommitWriter((events) => store.insert(events), {
+    writer: new GroupCommitWriter(setup.discard ? async () => undefined : (events) => store.insert(events), {
       maxBatchEvents: setup.batchEvents ?? 1000,
     }),
     jobs: new AuditExportJobs(setup.store.db),
