@@ -1,0 +1,248 @@
+/**
+ * The bench loader: `node scripts/bench/load.ts --pointers 1000000 [--seed 1] [--fresh]`
+ * (DATABASE_URL names the scratch database). Generates the population of `generate.ts`,
+ * validates every pointer through the API's create path in worker threads (`load-worker.ts`)
+ * and streams the rows with `COPY … FROM STDIN` (pg-copy-streams), each chunk of patients in one
+ * transaction: its pointers, locators and history commit together or not at all. A loaded
+ * dataset is remembered in `bench_dataset`, so running again with the same size and seed
+ * reuses it.
+ */
+import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { CatalogueRepository, openStore } from '@nir/store';
+import { SingleBar } from 'cli-progress';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { ensureBenchCatalogue } from './bench-catalogue.ts';
+import { benchPatient } from './generate.ts';
+import {
+  HISTORY_COLUMNS,
+  LOCATOR_COLUMNS,
+  type LoadChunk,
+  type LoadTask,
+  type LoadWorkerData,
+  PATIENT_COLUMNS,
+  POINTER_COLUMNS,
+} from './load-protocol.ts';
+
+/** What to load. */
+export interface LoadOptions {
+  databaseUrl: string;
+  pointers: number;
+  seed: number;
+  /** Empty the pointer tables first even when another dataset is loaded. */
+  fresh?: boolean;
+  /** Worker threads (default: one per core). */
+  workers?: number;
+  /** Show a progress bar on stderr. */
+  progress?: boolean;
+}
+
+/** A loaded dataset. */
+export interface LoadedDataset {
+  seed: number;
+  target: number;
+  patients: number;
+  pointers: number;
+  /** Pointers per second of the load that made it (S4), or of this run if it loaded. */
+  pointersPerSecond: number;
+  seconds: number;
+  reused: boolean;
+}
+
+const PATIENTS_PER_TASK = 500;
+const PROFILES_DIR = fileURLToPath(new URL('../../fhir-profiles', import.meta.url));
+
+/** Patients needed for `target` pointers (the first `n` patients of the seed). */
+export function patientsFor(seed: number, target: number): number {
+  let pointers = 0;
+  let index = 0;
+  while (pointers < target) pointers += benchPatient(seed, index++).pointers;
+  return index;
+}
+
+async function copyChunk(pool: pg.Pool, chunk: LoadChunk): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const copy = async (table: string, columns: readonly string[], text: string) => {
+      await pipeline(
+        Readable.from([text]),
+        client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)),
+      );
+    };
+    await copy('pointer', POINTER_COLUMNS, chunk.pointer);
+    await copy('pointer_locator', LOCATOR_COLUMNS, chunk.locator);
+    await copy('pointer_history', HISTORY_COLUMNS, chunk.history);
+    await copy('bench_patient', PATIENT_COLUMNS, chunk.patients);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Loads (or reuses) the dataset of `options`; returns what is in the database. */
+export async function loadDataset(options: LoadOptions): Promise<LoadedDataset> {
+  const store = await openStore({ databaseUrl: options.databaseUrl, poolSize: 2 });
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+  try {
+    await sql`CREATE TABLE IF NOT EXISTS bench_patient (i integer PRIMARY KEY, nhs_number text NOT NULL, pointers integer NOT NULL)`.execute(
+      store.db,
+    );
+    await sql`CREATE TABLE IF NOT EXISTS bench_dataset (seed integer NOT NULL, target bigint NOT NULL, patients integer NOT NULL,
+      pointers bigint NOT NULL, seconds double precision NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now())`.execute(
+      store.db,
+    );
+    const grants = await ensureBenchCatalogue(new CatalogueRepository(store.db));
+    const existing = await sql<{
+      seed: number;
+      target: string;
+      patients: number;
+      pointers: string;
+      seconds: number;
+    }>`
+      SELECT seed, target, patients, pointers, seconds FROM bench_dataset`.execute(store.db);
+    const loaded = existing.rows[0];
+    const live = await sql<{ n: string }>`SELECT count(*) AS n FROM pointer_locator`.execute(store.db);
+    const liveCount = Number(live.rows[0]?.n ?? 0);
+    if (
+      loaded &&
+      !options.fresh &&
+      loaded.seed === options.seed &&
+      Number(loaded.target) === options.pointers
+    ) {
+      return {
+        seed: loaded.seed,
+        target: Number(loaded.target),
+        patients: loaded.patients,
+        pointers: liveCount,
+        seconds: loaded.seconds,
+        pointersPerSecond: Number(loaded.pointers) / loaded.seconds,
+        reused: true,
+      };
+    }
+    // Another dataset (or leftovers of an interrupted load): start from empty pointer tables.
+    await sql`TRUNCATE pointer, pointer_locator, pointer_history, bench_patient, bench_dataset`.execute(
+      store.db,
+    );
+
+    const patients = patientsFor(options.seed, options.pointers);
+    const workerCount = options.workers ?? availableParallelism();
+    const data: LoadWorkerData = {
+      seed: options.seed,
+      profilesDir: PROFILES_DIR,
+      grants,
+      now: new Date().toISOString(),
+    };
+    const bar = options.progress
+      ? new SingleBar({
+          format: 'loading {bar} {percentage}% | {value}/{total} pointers | {rate}/s | eta {eta}s',
+          stream: process.stderr,
+        })
+      : undefined;
+    let copied = 0;
+    const started = performance.now();
+    bar?.start(options.pointers, 0, { rate: 0 });
+    let next = 0;
+    const copies = new Set<Promise<void>>();
+    let failure: unknown;
+    const workers = Array.from(
+      { length: workerCount },
+      () => new Worker(new URL('./load-worker.ts', import.meta.url), { workerData: data }),
+    );
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            const give = () => {
+              if (failure || next >= patients) {
+                resolve();
+                return;
+              }
+              const task: LoadTask = { from: next, to: Math.min(patients, next + PATIENTS_PER_TASK) };
+              next = task.to;
+              worker.postMessage(task);
+            };
+            worker.on('error', reject);
+            worker.on(
+              'message',
+              async (message: { ready?: boolean; ok?: boolean; chunk?: LoadChunk; error?: string }) => {
+                if (message.ready) return give();
+                if (!message.ok || !message.chunk) {
+                  failure = new Error(`a generated pointer failed validation: ${message.error}`);
+                  return reject(failure);
+                }
+                const chunk = message.chunk;
+                // Back-pressure: at most two chunks in flight to PostgreSQL.
+                while (copies.size >= 2) await Promise.race(copies);
+                const copy = copyChunk(pool, chunk).then(() => {
+                  copied += chunk.pointers;
+                  bar?.update(copied, { rate: Math.round(copied / ((performance.now() - started) / 1000)) });
+                });
+                copies.add(copy);
+                copy.then(
+                  () => copies.delete(copy),
+                  (error: unknown) => {
+                    failure = error;
+                    reject(error);
+                  },
+                );
+                give();
+              },
+            );
+          }),
+      ),
+    ).finally(() => Promise.all(workers.map((worker) => worker.terminate())));
+    await Promise.all(copies);
+    const seconds = (performance.now() - started) / 1000;
+    bar?.stop();
+    await sql`ANALYZE pointer, pointer_locator, pointer_history, bench_patient`.execute(store.db);
+    await sql`INSERT INTO bench_dataset (seed, target, patients, pointers, seconds)
+      VALUES (${options.seed}, ${options.pointers}, ${patients}, ${copied}, ${seconds})`.execute(store.db);
+    return {
+      seed: options.seed,
+      target: options.pointers,
+      patients,
+      pointers: copied,
+      seconds,
+      pointersPerSecond: copied / seconds,
+      reused: false,
+    };
+  } finally {
+    await pool.end();
+    await store.close();
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      pointers: { type: 'string', default: '1000000' },
+      seed: { type: 'string', default: '1' },
+      fresh: { type: 'boolean', default: false },
+      workers: { type: 'string' },
+    },
+  });
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL must name the scratch database to load');
+  const result = await loadDataset({
+    databaseUrl,
+    pointers: Number(values.pointers),
+    seed: Number(values.seed),
+    fresh: values.fresh,
+    ...(values.workers ? { workers: Number(values.workers) } : {}),
+    progress: true,
+  });
+  console.log(
+    `${result.reused ? 'reused' : 'loaded'} ${result.pointers} pointers for ${result.patients} patients ` +
+      `in ${result.seconds.toFixed(1)} s (${Math.round(result.pointersPerSecond)} pointers/s)`,
+  );
+}

@@ -1,0 +1,63 @@
+/** The bench's table: one row per scenario, each HTTP figure also as a percentage of S0. */
+
+/** One scenario's figures. */
+export interface Row {
+  id: string;
+  name: string;
+  rps: number;
+  p50: number | null;
+  p99: number | null;
+  errors: number;
+  /** Largest server RSS seen during the scenario. */
+  rssMb: number | null;
+  /** S0's transactions per second in the same run (HTTP rows only). */
+  s0?: number;
+  unit?: string;
+}
+
+/** What a run reports. */
+export interface Report {
+  size: string;
+  seconds: number;
+  dataset: { pointers: number; patients: number };
+  rows: Row[];
+  s5AuditCostPercent: number;
+  soak?: { minutes: number; firstMb: number; lastMb: number; growthPercent: number } | undefined;
+}
+
+const fixed = (value: number | null | undefined, digits: number) =>
+  value === null || value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
+
+/** The report as a text table. */
+export function formatTable(report: Report): string {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'RSS MB', '% of S0', 'what'];
+  const body = report.rows.map((row) => [
+    row.id,
+    `${fixed(row.rps, 0)}${row.unit ? ` ${row.unit}` : ''}`,
+    fixed(row.p50, 2),
+    fixed(row.p99, 2),
+    String(row.errors),
+    fixed(row.rssMb, 0),
+    row.s0 ? `${((row.rps / row.s0) * 100).toFixed(1)} %` : '',
+    row.name,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const out = [
+    `NIR bench, ${report.size}: ${report.dataset.pointers.toLocaleString('en-GB')} pointers, ${report.dataset.patients.toLocaleString('en-GB')} patients, ${report.seconds} s per scenario`,
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+    `S5 cost of durable audit: ${report.s5AuditCostPercent.toFixed(1)} % of search throughput (S2 vs S5-off)`,
+  ];
+  if (report.soak) {
+    out.push(
+      `soak ${report.soak.minutes} min under S2: RSS ${report.soak.firstMb.toFixed(0)} MB → ${report.soak.lastMb.toFixed(0)} MB (${report.soak.growthPercent.toFixed(1)} %)`,
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,352 @@
+/**
+ * `pnpm bench`: the performance suite of issue 6 against PostgreSQL, end to end.
+ *
+ *   pnpm bench                      1 M pointers (loaded once into nir_bench_1m, then reused)
+ *   pnpm bench --size 10m           10 M pointers
+ *   pnpm bench --size short         100 k pointers, short scenarios: CI's run; fails on any error
+ *   pnpm bench --soak-minutes 30    adds the RSS soak under S2
+ *
+ * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/nir_bench_<size>) names a
+ * scratch database, created when missing. Scenarios: S0 pgbench on the registry's own search
+ * SQL and `pgbench -S`; S2 consumer search (closed loop at 32 connections; open loop at 500
+ * req/s); S2b paging a 500-pointer patient; S3 producer create; S4 bulk ingest (the loader);
+ * S5 search with the durable audit on and off; S7 an NRL-like mix. Prints one table (each HTTP
+ * figure also as a percentage of S0) and writes it as JSON to bench-results/.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import type { DocumentReference } from '@medplum/fhirtypes';
+import { loadPublishedProfiles } from '@nir/server';
+import { CatalogueRepository, openStore } from '@nir/store';
+import { sql } from 'kysely';
+import {
+  demoAssertion,
+  type ServerProcess,
+  startServerProcess,
+  stopServerProcess,
+  tokenRequest,
+} from '../../test/support/server-process.ts';
+import { benchPatient, benchPointer, seededRandom } from './generate.ts';
+import { loadDataset } from './load.ts';
+import { type BenchRequest, closedLoop, type LoadResult, openLoop, pagingWalk } from './load-generators.ts';
+import { pgbenchScript, pgbenchSelectOnly, searchScript } from './physical-limit.ts';
+import { formatTable, type Row } from './report.ts';
+
+const run = promisify(execFile);
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SIZES = { short: 100_000, '1m': 1_000_000, '10m': 10_000_000 } as const;
+type Size = keyof typeof SIZES;
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1m' },
+    seconds: { type: 'string' },
+    'soak-minutes': { type: 'string', default: '0' },
+    seed: { type: 'string', default: '1' },
+    fresh: { type: 'boolean', default: false },
+  },
+});
+const size = values.size as Size;
+if (!(size in SIZES)) throw new Error(`--size must be one of ${Object.keys(SIZES).join(', ')}`);
+const short = size === 'short';
+const seconds = Number(values.seconds ?? (short ? 5 : 20));
+const soakMinutes = Number(values['soak-minutes']);
+const seed = Number(values.seed);
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? `postgres://postgres@127.0.0.1:5432/nir_bench_${size}`;
+const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const { stdout } = await run('psql', [
+    admin.toString(),
+    '-Atc',
+    `SELECT 1 FROM pg_database WHERE datname = '${name}'`,
+  ]);
+  if (stdout.trim() !== '1') await run('psql', [admin.toString(), '-qc', `CREATE DATABASE "${name}"`]);
+}
+
+/** Samples a process's resident set size (VmRSS) until stopped; the largest seen, in MB. */
+function rssSampler(pid: number | undefined, everyMs = 500) {
+  let max = 0;
+  const samples: number[] = [];
+  const read = async () => {
+    if (pid === undefined) return;
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      samples.push(kb / 1024);
+      max = Math.max(max, kb / 1024);
+    } catch {
+      // the process ended
+    }
+  };
+  const timer = setInterval(() => void read(), everyMs);
+  void read();
+  return {
+    samples,
+    stop: async () => {
+      clearInterval(timer);
+      await read();
+      return max;
+    },
+  };
+}
+
+async function token(server: ServerProcess, clientId: string, ods: string): Promise<string> {
+  const response = await tokenRequest(server.url, await demoAssertion(server.url, clientId, ods));
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token)
+    throw new Error(`token for ${clientId}: ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+function headers(bearer: string, ods: string, json = false): Record<string, string> {
+  return {
+    authorization: `Bearer ${bearer}`,
+    'x-request-id': randomUUID(),
+    'nhsd-end-user-organisation-ods': ods,
+    ...(json ? { 'content-type': 'application/fhir+json' } : {}),
+  };
+}
+
+async function startRegistry(extra: Record<string, string> = {}): Promise<ServerProcess> {
+  return startServerProcess({
+    DATABASE_URL: databaseUrl,
+    NIR_DEMO_MODE: 'true',
+    NIR_ACCESS_TOKEN_TTL: '3600',
+    NIR_DB_POOL_SIZE: process.env.NIR_DB_POOL_SIZE ?? '4',
+    ...extra,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+await ensureDatabase(databaseUrl);
+log(`dataset: ${SIZES[size].toLocaleString('en-GB')} pointers in ${new URL(databaseUrl).pathname.slice(1)}`);
+const dataset = await loadDataset({
+  databaseUrl,
+  pointers: SIZES[size],
+  seed,
+  fresh: values.fresh,
+  progress: process.stderr.isTTY,
+});
+log(`${dataset.reused ? 'reused' : 'loaded'} ${dataset.pointers} pointers, ${dataset.patients} patients`);
+
+const store = await openStore({ databaseUrl, poolSize: 1, migrate: false });
+const { pointerSchema } = await loadPublishedProfiles(path.join(REPO_ROOT, 'fhir-profiles'));
+const grant = await new CatalogueRepository(store.db).getGrant('RWY', 'consumer');
+if (!grant) throw new Error('the bench consumer RWY has no grant');
+const patientRows = await sql<{ nhs_number: string; pointers: number }>`
+  SELECT nhs_number, pointers FROM bench_patient ORDER BY i LIMIT 200000`.execute(store.db);
+const patients = patientRows.rows.map((r) => r.nhs_number);
+const longest = await sql<{ nhs_number: string; pointers: number }>`
+  SELECT nhs_number, pointers FROM bench_patient ORDER BY pointers DESC, i LIMIT 1`.execute(store.db);
+const bigPatient = longest.rows[0];
+const s0Script = searchScript(store.db, grant, pointerSchema.terminology, dataset.patients, 1000);
+await store.close();
+
+const random = seededRandom(seed + 99);
+const randomPatient = () => patients[Math.floor(random() * patients.length)] as string;
+const rows: Row[] = [];
+
+log('S0: pgbench on the registry search SQL and pgbench -S');
+const s0 = await pgbenchScript(databaseUrl, s0Script, seconds, 8);
+const s0select = await pgbenchSelectOnly(databaseUrl, seconds, 8, 10);
+rows.push({
+  id: 'S0',
+  name: 'pgbench: registry search SQL (8 clients)',
+  rps: s0.tps,
+  p50: s0.latencyMs,
+  p99: null,
+  errors: s0.failed,
+  rssMb: null,
+});
+rows.push({
+  id: 'S0-S',
+  name: 'pgbench -S (8 clients)',
+  rps: s0select.tps,
+  p50: s0select.latencyMs,
+  p99: null,
+  errors: s0select.failed,
+  rssMb: null,
+});
+
+let server = await startRegistry();
+const consumer = await token(server, 'demo-consumer', 'RWY');
+const provider = await token(server, 'demo-provider-a', 'RR8');
+const searchRequest = (): BenchRequest => ({
+  method: 'GET',
+  path: `/consumer/FHIR/R4/DocumentReference?subject:identifier=${NHS}|${randomPatient()}`,
+  headers: headers(consumer, 'RWY'),
+});
+let created = 0;
+const now = new Date();
+const createBody = (): DocumentReference => {
+  const patient = benchPatient(seed, Math.floor(random() * patients.length));
+  return benchPointer(seed + 7, patient, 1_000 + created++, now, 'RR8');
+};
+const createRequest = (): BenchRequest => ({
+  method: 'POST',
+  path: '/producer/FHIR/R4/DocumentReference',
+  headers: headers(provider, 'RR8', true),
+  body: JSON.stringify(createBody()),
+});
+
+async function measured(
+  id: string,
+  name: string,
+  work: () => Promise<LoadResult>,
+  target: ServerProcess = server,
+): Promise<LoadResult> {
+  log(`${id}: ${name}`);
+  const rss = rssSampler(target.child.pid);
+  const result = await work();
+  const rssMb = await rss.stop();
+  rows.push({
+    id,
+    name,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
+    errors: result.errors,
+    rssMb,
+    s0: s0.tps,
+  });
+  return result;
+}
+
+await closedLoop(server.url, 32, Math.min(5, seconds), searchRequest); // warm-up
+const s2 = await measured('S2', 'search by NHS number, closed loop, 32 connections', () =>
+  closedLoop(server.url, 32, seconds, searchRequest),
+);
+await measured('S2-open', 'search by NHS number, open loop, 500 req/s', () =>
+  openLoop(server.url, 500, seconds, searchRequest),
+);
+if (bigPatient) {
+  await measured('S2b', `paging a ${bigPatient.pointers}-pointer patient (_count=100), 4 clients`, () =>
+    pagingWalk(server.url, 4, seconds, () => ({
+      method: 'GET',
+      path: `/consumer/FHIR/R4/DocumentReference?subject:identifier=${NHS}|${bigPatient.nhs_number}&_count=100`,
+      headers: headers(consumer, 'RWY'),
+    })),
+  );
+}
+await measured('S3', 'producer create (validation, catalogue, audit), 32 connections', () =>
+  closedLoop(server.url, 32, seconds, createRequest),
+);
+rows.push({
+  id: 'S4',
+  name: `bulk ingest: COPY loader, API validation (${dataset.reused ? 'when the dataset was loaded' : 'this run'})`,
+  rps: dataset.pointersPerSecond,
+  p50: null,
+  p99: null,
+  errors: 0,
+  rssMb: null,
+  unit: 'pointers/s',
+});
+
+// S7: an NRL-like mix. Updates and deletes act on pointers created for the purpose.
+const own: { id: string; body: DocumentReference }[] = [];
+for (let i = 0; i < Math.ceil(s2.rps * seconds * 0.035); i++) {
+  const body = createBody();
+  const response = await fetch(`${server.url}/producer/FHIR/R4/DocumentReference`, {
+    method: 'POST',
+    headers: headers(provider, 'RR8', true),
+    body: JSON.stringify(body),
+  });
+  const id = response.headers.get('location')?.split('/').pop();
+  if (response.status !== 201 || !id) throw new Error(`S7 setup create answered ${response.status}`);
+  own.push({ id, body });
+}
+let readIds = own.map((o) => o.id);
+const mixed = (): BenchRequest => {
+  const draw = random();
+  if (draw < 0.7) return searchRequest();
+  if (draw < 0.85 && readIds.length > 0) {
+    return {
+      method: 'GET',
+      path: `/consumer/FHIR/R4/DocumentReference/${readIds[Math.floor(random() * readIds.length)]}`,
+      headers: headers(consumer, 'RWY'),
+    };
+  }
+  if (draw < 0.9) {
+    return { ...searchRequest(), path: `${searchRequest().path}&_summary=count` };
+  }
+  if (draw < 0.97 || own.length === 0) return createRequest();
+  const target = own.pop() as { id: string; body: DocumentReference };
+  readIds = readIds.filter((id) => id !== target.id);
+  if (draw < 0.985) {
+    return {
+      method: 'PUT',
+      path: `/producer/FHIR/R4/DocumentReference/${target.id}`,
+      headers: headers(provider, 'RR8', true),
+      body: JSON.stringify({
+        ...target.body,
+        id: target.id,
+        description: `${target.body.description} (amended)`,
+      }),
+    };
+  }
+  return {
+    method: 'DELETE',
+    path: `/producer/FHIR/R4/DocumentReference/${target.id}`,
+    headers: headers(provider, 'RR8'),
+  };
+};
+await measured('S7', 'NRL-like mix: search 70 %, read 15 %, count 5 %, create 7 %, update/delete 3 %', () =>
+  closedLoop(server.url, 32, seconds, mixed),
+);
+
+let soak: { minutes: number; firstMb: number; lastMb: number; growthPercent: number } | undefined;
+if (soakMinutes > 0) {
+  log(`soak: S2 for ${soakMinutes} min, RSS sampled every 10 s`);
+  const rss = rssSampler(server.child.pid, 10_000);
+  await closedLoop(server.url, 32, soakMinutes * 60, searchRequest);
+  await rss.stop();
+  const window = Math.max(1, Math.floor(rss.samples.length / 10));
+  const firstMb = Math.max(...rss.samples.slice(0, window));
+  const lastMb = Math.max(...rss.samples.slice(-window));
+  soak = { minutes: soakMinutes, firstMb, lastMb, growthPercent: ((lastMb - firstMb) / firstMb) * 100 };
+}
+await stopServerProcess(server);
+
+server = await startRegistry({ NIR_AUDIT_DISCARD: 'true' });
+const consumerOff = await token(server, 'demo-consumer', 'RWY');
+const searchOff = (): BenchRequest => ({ ...searchRequest(), headers: headers(consumerOff, 'RWY') });
+await closedLoop(server.url, 32, Math.min(5, seconds), searchOff); // warm-up
+const s5off = await measured('S5-off', 'search, closed loop, audit discarded (benchmark only)', () =>
+  closedLoop(server.url, 32, seconds, searchOff),
+);
+await stopServerProcess(server);
+const auditCost = (1 - s2.rps / s5off.rps) * 100;
+
+const report = {
+  when: new Date().toISOString(),
+  size,
+  seconds,
+  dataset,
+  machine: { cpus: (await import('node:os')).availableParallelism(), node: process.version },
+  rows,
+  s5AuditCostPercent: auditCost,
+  soak,
+};
+process.stdout.write(`${formatTable(report)}\n`);
+await mkdir(path.join(REPO_ROOT, 'bench-results'), { recursive: true });
+const file = path.join(REPO_ROOT, 'bench-results', `${size}-${report.when.replace(/[:.]/g, '-')}.json`);
+await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+log(`wrote ${path.relative(REPO_ROOT, file)}`);
+const errors = rows.reduce((sum, row) => sum + row.errors, 0);
+if (errors > 0) {
+  log(`FAILED: ${errors} errors (non-2xx, socket errors, timeouts or failed transactions)`);
+  process.exitCode = 1;
+}
