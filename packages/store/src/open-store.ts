@@ -9,6 +9,7 @@ import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
 import { type MigrationReport, migrate, type ScriptSession } from './migrator.ts';
+import { prepareStatementsOn } from './prepared-statements.ts';
 import type { DatabaseSchema } from './schema.ts';
 
 /** Where the registry keeps its data. */
@@ -53,6 +54,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
   if (config.databaseUrl) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.poolSize ?? 4 });
     pool.on('error', config.onPoolError ?? (() => undefined));
+    pool.on('connect', (client) => prepareStatementsOn(client));
     try {
       const migrations = shouldMigrate
         ? await withPgSession(pool, (s) => migrate(s, migrationsDir))
