@@ -18,6 +18,7 @@ export function isPrintableText(text: string): boolean {
 
 /** `text` with broken UTF-16 and forbidden control characters replaced by U+FFFD. */
 export function printableText(text: string): string {
+  if (isPrintableText(text)) return text; // the usual case: no new string
   const wellFormed = text.toWellFormed();
   let out = '';
   for (const char of wellFormed) out += isControl(char.charCodeAt(0)) ? '\uFFFD' : char;

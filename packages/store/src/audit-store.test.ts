@@ -133,11 +133,11 @@ describe.each(backends)('AuditStore on $name', (backend) => {
   it('R7: text a client sent (a NUL, broken UTF-16) never stops an event from being stored', async () => {
     const stored = event({ requestId: 'req-\u0000-\ud800' });
     const resource = stored as unknown as { outcomeDesc?: string };
-    resource.outcomeDesc = 'diagnostics with \u0000 and \udc00';
+    resource.outcomeDesc = 'diagnostics with \u0000 and \udc00 and \b\u001f';
     await audit.insert([stored]);
     const read = await audit.read(stored.id ?? '');
     expect((read?.event as { outcomeDesc?: string } | undefined)?.outcomeDesc).toBe(
-      'diagnostics with \uFFFD and \uFFFD',
+      'diagnostics with \uFFFD and \uFFFD and \uFFFD\uFFFD',
     );
   });
 

@@ -13,6 +13,20 @@ import { isoTimestamp } from './schema.ts';
 
 type Db = Kysely<DatabaseSchema>;
 
+/**
+ * An event as JSON that PostgreSQL's jsonb accepts. What a client sent can reach an event
+ * (names, diagnostics): control characters and broken UTF-16 become U+FFFD rather than break
+ * the insert. The usual event has none, and is serialised once without a replacer.
+ */
+function eventJson(event: AuditEvent): string {
+  const json = JSON.stringify(event);
+  // Escapes JSON.stringify writes for control characters (other than \t \n \r) and lone surrogates.
+  if (!/\\u00[01][0-9a-f]|\\[bf]|\\ud[89a-f]/i.test(json)) return json;
+  return JSON.stringify(event, (_key, value: unknown) =>
+    typeof value === 'string' ? printableText(value) : value,
+  );
+}
+
 /** Where audit events are written: the database, or a caller's transaction. */
 export type AuditExecutor = Kysely<DatabaseSchema>;
 
@@ -150,33 +164,30 @@ export class AuditStore {
    */
   async insert(events: readonly AuditEvent[], executor: Db = this.#db): Promise<void> {
     if (events.length === 0) return;
-    const rows = events.map((event) => {
-      const facts = auditFacts(event);
-      return {
-        id: facts.id,
-        recorded: facts.recorded,
-        request_id: facts.requestId === null ? null : printableText(facts.requestId),
-        subtype: facts.subtype,
-        ihe_transaction: facts.iheTransaction,
-        action: facts.action,
-        outcome: facts.outcome,
-        client_id: facts.clientId,
-        requester_ods: facts.requesterOds,
-        custodian_ods: facts.custodianOds,
-        patient_nhs: facts.patientNhs,
-        // What a client sent can reach an event (names, diagnostics): never let it break the JSON.
-        resource: JSON.stringify(event, (_key, value: unknown) =>
-          typeof value === 'string' ? printableText(value) : value,
-        ),
-      };
-    });
-    for (const month of new Set(rows.map((r) => monthKey(r.recorded)))) {
+    const facts = events.map(auditFacts);
+    for (const month of new Set(facts.map((f) => monthKey(f.recorded)))) {
       if (this.#months.has(month)) continue;
       await this.#ensure(executor, `${month}-01T00:00:00Z`);
       // Inside a transaction the partition exists only if it commits: do not remember it.
       if (!executor.isTransaction) this.#months.add(month);
     }
-    await executor.insertInto('audit_event').values(rows).execute();
+    // One statement whatever the batch size (one prepared plan): a column per array.
+    const column = <T>(pick: (f: (typeof facts)[number], i: number) => T) => facts.map(pick);
+    await sql`
+      INSERT INTO audit_event (id, recorded, request_id, subtype, ihe_transaction, action, outcome, client_id,
+                               requester_ods, custodian_ods, patient_nhs, resource)
+      SELECT e.id, e.recorded, e.request_id, e.subtype, e.ihe_transaction, e.action, e.outcome, e.client_id,
+             e.requester_ods, ARRAY(SELECT json_array_elements_text(e.custodians::json)), e.patient_nhs,
+             e.resource::jsonb
+      FROM unnest(${column((f) => f.id)}::uuid[], ${column((f) => f.recorded)}::timestamptz[],
+                  ${column((f) => (f.requestId === null ? null : printableText(f.requestId)))}::text[],
+                  ${column((f) => f.subtype)}::text[], ${column((f) => f.iheTransaction)}::text[],
+                  ${column((f) => f.action)}::text[], ${column((f) => f.outcome)}::text[],
+                  ${column((f) => f.clientId)}::text[], ${column((f) => f.requesterOds)}::text[],
+                  ${column((f) => JSON.stringify(f.custodianOds))}::text[], ${column((f) => f.patientNhs)}::text[],
+                  ${column((_f, i) => eventJson(events[i] as AuditEvent))}::text[])
+        AS e(id, recorded, request_id, subtype, ihe_transaction, action, outcome, client_id, requester_ods,
+             custodians, patient_nhs, resource)`.execute(executor);
   }
 
   /** One page of matching events in `(recorded, id)` order (newest first by default). */
