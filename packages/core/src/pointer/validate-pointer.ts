@@ -42,7 +42,7 @@ export function pointerSchemaFrom(resources: readonly Resource[]): PointerSchema
 export function parsePointer(schema: PointerSchema, body: unknown): DocumentReference {
   const structural = checkStructure(schema.model, body);
   if (structural.length > 0) throw new OperationOutcomeError(structural);
-  const datatypes = datatypeIssues(body as Resource);
+  const datatypes = datatypeIssues(schema.model, body as Record<string, unknown>);
   if (datatypes.length > 0) throw new OperationOutcomeError(datatypes);
   return body as DocumentReference;
 }
