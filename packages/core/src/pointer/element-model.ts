@@ -39,6 +39,8 @@ export class ElementModel {
   readonly root: string;
   readonly #rules = new Map<string, ElementRule>();
   readonly #children = new Map<string, ElementRule[]>();
+  /** Resolved properties by parent path, then JSON name: every walk asks the same few. */
+  readonly #resolved = new Map<string, Map<string, ChildElement | null>>();
 
   constructor(root: string, rules: ElementRule[]) {
     this.root = root;
@@ -77,10 +79,19 @@ export class ElementModel {
 
   /** Resolves the JSON property `name` of the element at `parentPath` (choice types included). */
   child(parentPath: string, name: string): ChildElement | undefined {
-    const direct = this.#rules.get(`${parentPath}.${name}`);
-    const rule = direct ?? this.#choice(parentPath, name);
-    if (!rule) return undefined;
-    return { rule, forbidden: rule.max === '0' };
+    let byName = this.#resolved.get(parentPath);
+    if (!byName) {
+      byName = new Map();
+      this.#resolved.set(parentPath, byName);
+    }
+    let resolved = byName.get(name);
+    if (resolved === undefined) {
+      const rule = this.#rules.get(`${parentPath}.${name}`) ?? this.#choice(parentPath, name);
+      resolved = rule ? { rule, forbidden: rule.max === '0' } : null;
+      // Only names the profile knows are kept: unknown ones are refused, and must not grow the map.
+      if (resolved) byName.set(name, resolved);
+    }
+    return resolved ?? undefined;
   }
 
   #choice(parentPath: string, name: string): ElementRule | undefined {
