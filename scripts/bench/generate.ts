@@ -184,7 +184,7 @@ export function benchPointer(
     category: [{ coding: [{ system: SNOMED, ...CATEGORY }] }],
     subject: { identifier: { system: NHS_NUMBER_SYSTEM, value: patient.nhsNumber } },
     date: reported.toISOString(),
-    author: [structuredClone(ods)],
+    author: [{ identifier: { ...ods.identifier } }],
     custodian: ods,
     description: `${type.display} ${part}`,
     content: [
