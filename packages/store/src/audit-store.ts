@@ -178,7 +178,7 @@ export class AuditStore {
                                requester_ods, custodian_ods, patient_nhs, resource)
       SELECT e.id, e.recorded, e.request_id, e.subtype, e.ihe_transaction, e.action, e.outcome, e.client_id,
              e.requester_ods, ARRAY(SELECT json_array_elements_text(e.custodians::json)), e.patient_nhs,
-             e.resource::jsonb
+             e.resource::json
       FROM unnest(${column((f) => f.id)}::uuid[], ${column((f) => f.recorded)}::timestamptz[],
                   ${column((f) => (f.requestId === null ? null : printableText(f.requestId)))}::text[],
                   ${column((f) => f.subtype)}::text[], ${column((f) => f.iheTransaction)}::text[],
