@@ -16,4 +16,6 @@ COPY fhir-profiles fhir-profiles
 COPY demo demo
 USER node
 EXPOSE 8080
-CMD ["node", "packages/server/src/main.ts"]
+# Heap limits: the live heap under load is about 30 MB; without limits V8 let the process grow
+# past 350 MB resident under a search burst (issue 6, `pnpm bench`).
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "packages/server/src/main.ts"]

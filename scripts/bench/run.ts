@@ -120,8 +120,12 @@ function headers(bearer: string, ods: string, json = false): Record<string, stri
   };
 }
 
+/** The heap limits `pnpm start` and the Dockerfile run the registry with. */
+const SERVER_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=128';
+
 async function startRegistry(extra: Record<string, string> = {}): Promise<ServerProcess> {
   return startServerProcess({
+    NODE_OPTIONS: process.env.NIR_SERVER_NODE_OPTIONS ?? SERVER_NODE_OPTIONS,
     DATABASE_URL: databaseUrl,
     NIR_DEMO_MODE: 'true',
     NIR_ACCESS_TOKEN_TTL: '3600',
