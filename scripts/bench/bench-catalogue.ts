@@ -3,30 +3,20 @@
  * plus the bench providers, each granted the imaging types it publishes, and the demo consumer
  * RWY granted every one of them, so a search returns a patient's whole imaging history (R3).
  */
-import { type Grant, parseGrantInput, parseOrganisationInput } from '@nir/core';
+import { type Grant, parseGrantInput, parseOrganisationInput, ROLE_INTERACTIONS } from '@nir/core';
 import { seedDemoCatalogue } from '@nir/server';
 import type { CatalogueRepository } from '@nir/store';
 import { BENCH_PROVIDERS, BENCH_TYPES, SNOMED } from './generate.ts';
 
 const ACTOR = 'bench';
-const PRODUCER_INTERACTIONS = [
-  'create',
-  'upsert',
-  'update',
-  'delete',
-  'read',
-  'search',
-  'count',
-  'transaction',
-  'history',
-];
+const PRODUCER_INTERACTIONS = [...ROLE_INTERACTIONS.producer];
 const BENCH_TYPE_KEYS = BENCH_TYPES.map((t) => `${SNOMED}|${t.code}`);
 
 async function grantAtLeast(
   catalogue: CatalogueRepository,
   odsCode: string,
   role: 'producer' | 'consumer',
-  interactions: string[],
+  interactions: readonly string[],
 ): Promise<Grant> {
   const current = await catalogue.getGrant(odsCode, role);
   const pointerTypes = [...new Set([...(current?.pointerTypes ?? []), ...BENCH_TYPE_KEYS])].sort();
@@ -60,6 +50,6 @@ export async function ensureBenchCatalogue(catalogue: CatalogueRepository): Prom
     }
     grants[odsCode] = await grantAtLeast(catalogue, odsCode, 'producer', PRODUCER_INTERACTIONS);
   }
-  await grantAtLeast(catalogue, 'RWY', 'consumer', ['read', 'search', 'count']);
+  await grantAtLeast(catalogue, 'RWY', 'consumer', ROLE_INTERACTIONS.consumer);
   return grants;
 }

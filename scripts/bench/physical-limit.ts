@@ -5,7 +5,7 @@
  * bench is given as a percentage of the first.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -65,8 +65,28 @@ function parse(output: string): PgbenchResult {
   return { tps: Number(tps[1]), latencyMs: Number(latency[1]), failed: Number(failed?.[1] ?? 0) };
 }
 
-function pgArgs(databaseUrl: string): string[] {
-  return [databaseUrl];
+/** Runs pgbench for `seconds` at `clients` connections (prepared statements, two threads). */
+async function pgbench(
+  databaseUrl: string,
+  seconds: number,
+  clients: number,
+  what: string[],
+): Promise<PgbenchResult> {
+  const args = [
+    '-n',
+    '-M',
+    'prepared',
+    '-T',
+    String(seconds),
+    '-c',
+    String(clients),
+    '-j',
+    '2',
+    ...what,
+    databaseUrl,
+  ];
+  const { stdout, stderr } = await run('pgbench', args, { maxBuffer: 16 * 1024 * 1024 });
+  return parse(stdout + stderr);
 }
 
 /** Runs `script` with pgbench for `seconds` at `clients` connections. */
@@ -79,25 +99,11 @@ export async function pgbenchScript(
   const dir = await mkdtemp(path.join(tmpdir(), 'nir-bench-'));
   const file = path.join(dir, 'search.sql');
   await writeFile(file, script);
-  const { stdout, stderr } = await run(
-    'pgbench',
-    [
-      '-n',
-      '-M',
-      'prepared',
-      '-f',
-      file,
-      '-T',
-      String(seconds),
-      '-c',
-      String(clients),
-      '-j',
-      '2',
-      ...pgArgs(databaseUrl),
-    ],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
-  return parse(stdout + stderr);
+  try {
+    return await pgbench(databaseUrl, seconds, clients, ['-f', file]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** `pgbench -S` (select-only, on pgbench's own tables, initialised once at `scale`). */
@@ -113,18 +119,5 @@ export async function pgbenchSelectOnly(
     "SELECT to_regclass('pgbench_accounts') IS NOT NULL",
   ]);
   if (probe.stdout.trim() !== 't') await run('pgbench', ['-i', '-q', '-s', String(scale), databaseUrl]);
-  const { stdout, stderr } = await run('pgbench', [
-    '-n',
-    '-S',
-    '-M',
-    'prepared',
-    '-T',
-    String(seconds),
-    '-c',
-    String(clients),
-    '-j',
-    '2',
-    databaseUrl,
-  ]);
-  return parse(stdout + stderr);
+  return pgbench(databaseUrl, seconds, clients, ['-S']);
 }
