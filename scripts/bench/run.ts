@@ -144,7 +144,12 @@ const dataset = await loadDataset({
   fresh: values.fresh,
   progress: process.stderr.isTTY,
 });
-log(`${dataset.reused ? 'reused' : 'loaded'} ${dataset.pointers} pointers, ${dataset.patients} patients`);
+log(
+  `${dataset.reused ? 'reused' : 'loaded'} ${dataset.pointers} pointers, ${dataset.patients} patients` +
+    (dataset.vacuumSeconds === undefined
+      ? ''
+      : ` in ${dataset.seconds.toFixed(0)} s, then VACUUM (ANALYZE) ${dataset.vacuumSeconds.toFixed(0)} s`),
+);
 
 const store = await openStore({ databaseUrl, poolSize: 1, migrate: false });
 const { pointerSchema } = await loadPublishedProfiles(path.join(REPO_ROOT, 'fhir-profiles'));
