@@ -63,7 +63,7 @@ function numberIssue(type: string, value: number): string | undefined {
 function periodEndsBeforeStart(period: Record<string, unknown>): boolean {
   const { start, end } = period;
   if (typeof start !== 'string' || typeof end !== 'string' || start.length !== end.length) return false;
-  // A malformed end is its own fault, reported where it is.
+  // A malformed start or end is its own fault, reported where it is.
   if (stringIssue('dateTime', start) || stringIssue('dateTime', end)) return false;
   const from = Date.parse(start);
   const to = Date.parse(end);
