@@ -8,6 +8,7 @@
  */
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { nhsNumberCheckDigit } from '@nir/core';
+import { prng } from '../../test/support/prng.ts';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
@@ -76,18 +77,6 @@ const BODY_PARTS = [
   'ankle',
 ];
 
-/** mulberry32: a small, fast, seeded PRNG (deterministic data, not security). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The `index`th valid NHS number of the bench (9 digits from 600000000 up, Modulus 11). */
 export function benchNhsNumber(index: number): string {
   // About 1 in 11 bases has no check digit; stride 1 over bases and skip those.
@@ -116,7 +105,7 @@ export function pointersFor(random: () => number): number {
 
 /** The population of patient `index` (deterministic from seed and index). */
 export function benchPatient(seed: number, index: number): BenchPatient {
-  const random = seededRandom(seed * 1_000_003 + index);
+  const random = prng(seed * 1_000_003 + index);
   return { index, nhsNumber: benchNhsNumber(index), pointers: pointersFor(random) };
 }
 
@@ -160,7 +149,7 @@ export function benchPointer(
   now: Date,
   custodianOverride?: string,
 ): DocumentReference {
-  const random = seededRandom((seed * 1_000_003 + patient.index) * 7919 + n);
+  const random = prng((seed * 1_000_003 + patient.index) * 7919 + n);
   const drawn = pick(random, BENCH_PROVIDERS);
   const custodian = custodianOverride ?? drawn;
   const type = weighted(random, BENCH_TYPES);

@@ -14,7 +14,6 @@
  * figure also as a percentage of S0) and writes it as JSON to bench-results/.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,8 @@ import type { DocumentReference } from '@medplum/fhirtypes';
 import { loadPublishedProfiles } from '@nir/server';
 import { CatalogueRepository, openStore } from '@nir/store';
 import { sql } from 'kysely';
+import { clinicalHeaders } from '../../test/support/harness.ts';
+import { prng } from '../../test/support/prng.ts';
 import {
   demoAssertion,
   type ServerProcess,
@@ -30,7 +31,7 @@ import {
   stopServerProcess,
   tokenRequest,
 } from '../../test/support/server-process.ts';
-import { benchPatient, benchPointer, seededRandom } from './generate.ts';
+import { benchPatient, benchPointer } from './generate.ts';
 import { loadDataset } from './load.ts';
 import { type BenchRequest, closedLoop, type LoadResult, openLoop, pagingWalk } from './load-generators.ts';
 import { pgbenchScript, pgbenchSelectOnly, searchScript } from './physical-limit.ts';
@@ -78,7 +79,6 @@ async function ensureDatabase(url: string): Promise<void> {
 
 /** Samples a process's resident set size (VmRSS) until stopped; the largest seen, in MB. */
 function rssSampler(pid: number | undefined, everyMs = 500) {
-  let max = 0;
   const samples: number[] = [];
   const read = async () => {
     if (pid === undefined) return;
@@ -86,7 +86,6 @@ function rssSampler(pid: number | undefined, everyMs = 500) {
       const status = await readFile(`/proc/${pid}/status`, 'utf8');
       const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
       samples.push(kb / 1024);
-      max = Math.max(max, kb / 1024);
     } catch {
       // the process ended
     }
@@ -98,7 +97,7 @@ function rssSampler(pid: number | undefined, everyMs = 500) {
     stop: async () => {
       clearInterval(timer);
       await read();
-      return max;
+      return Math.max(0, ...samples);
     },
   };
 }
@@ -111,13 +110,9 @@ async function token(server: ServerProcess, clientId: string, ods: string): Prom
   return body.access_token;
 }
 
+/** A clinical request's headers (a fresh X-Request-Id each time), with a FHIR JSON body or none. */
 function headers(bearer: string, ods: string, json = false): Record<string, string> {
-  return {
-    authorization: `Bearer ${bearer}`,
-    'x-request-id': randomUUID(),
-    'nhsd-end-user-organisation-ods': ods,
-    ...(json ? { 'content-type': 'application/fhir+json' } : {}),
-  };
+  return { ...clinicalHeaders(bearer, ods), ...(json ? { 'content-type': 'application/fhir+json' } : {}) };
 }
 
 /** The heap limits `pnpm start` and the Dockerfile run the registry with. */
@@ -164,7 +159,7 @@ const bigPatient = longest.rows[0];
 const s0Script = searchScript(store.db, grant, pointerSchema.terminology, dataset.patients, 1000);
 await store.close();
 
-const random = seededRandom(seed + 99);
+const random = prng(seed + 99);
 const randomPatient = () => patients[Math.floor(random() * patients.length)] as string;
 const rows: Row[] = [];
 

@@ -121,16 +121,7 @@ export function pointerOf(custodian: string, nhsNumber: string, type: string): D
 }
 
 /** A small deterministic generator, so that every backend gets the same pool shape. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from './prng.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Arbitraries
