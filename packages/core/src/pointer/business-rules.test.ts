@@ -750,6 +750,17 @@ describe('stage B business rules (nrl-behaviour.md §4.3)', () => {
     expect(checkBusinessRules(pointer, schema.terminology, 'create')).toBeUndefined();
   });
 
+  it.each([
+    ['788007007', 'General practice service'],
+    ['788002001', 'Adult mental health service'],
+  ])('V12: any England-PracticeSetting service passes, as in NRL (issue 13): %s %s', (code, display) => {
+    const pointer = validPointer();
+    setPath(pointer, 'context.practiceSetting.coding[0]', { system: SNOMED, code, display });
+    expect(checkBusinessRules(pointer, schema.terminology, 'create')).toBeUndefined();
+    setPath(pointer, 'context.practiceSetting.coding[0].display', display.toUpperCase());
+    expect(checkBusinessRules(pointer, schema.terminology, 'create')?.rule).toBe('V12.display');
+  });
+
   it("V11: the stability display matches its code ignoring case ('STATIC' for static)", () => {
     const pointer = validPointer();
     setPath(pointer, `${STABILITY_LOC}.coding[0].display`, 'STATIC');

@@ -204,6 +204,19 @@ describe('terminology from the published files (fhir-profiles/)', () => {
       expect(terminology.practiceSettings.get(SNOMED, code)?.display).toBe(display);
     }
   });
+
+  it('holds the whole of England-PracticeSetting as NRL enforces it (issue 13): 466 services, displays fixed', () => {
+    expect(terminology.practiceSettings.all()).toHaveLength(466);
+    expect(terminology.practiceSettings.systems).toEqual([SNOMED]);
+    // The issue's ordinary pointers: an imaging study requested from these services.
+    expect(terminology.practiceSettings.get(SNOMED, '788007007')?.display).toBe('General practice service');
+    expect(terminology.practiceSettings.get(SNOMED, '788002001')?.display).toBe(
+      'Adult mental health service',
+    );
+    expect(terminology.practiceSettings.get(SNOMED, '2471000175109')?.display).toBe(
+      'Employee health service',
+    );
+  });
 });
 
 describe('buildTerminology on small in-memory publications', () => {
