@@ -22,9 +22,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** Canonical base of everything the registry publishes. */
 export const CANONICAL_BASE = 'https://fhir.nir.nhs.uk';
 /** Business version of the profile (bump on every change, R19). */
-export const PROFILE_VERSION = '0.2.0';
+export const PROFILE_VERSION = '0.3.0';
 /** Date of the profile version. */
-export const PROFILE_DATE = '2026-11-28';
+export const PROFILE_DATE = '2026-12-02';
 /** Canonical URL of the profile. */
 export const PROFILE_URL = `${CANONICAL_BASE}/StructureDefinition/NIR-DocumentReference`;
 
@@ -74,6 +74,25 @@ const PRIMITIVE_TYPES: ReadonlySet<string> = new Set([
   'xhtml',
 ]);
 
+/**
+ * The R4 datatypes a pointer carries whole (issue 13): wherever the table allows one of them, every
+ * element FHIR R4 gives it is allowed too, unless the table removes it on purpose (a `0..0` row with a
+ * reason) or it is an extension ({@link EXTENSION_REASON}). NRL clients and FHIR libraries send
+ * `Reference.type`, `Identifier.use`, `Coding.version`, `CodeableConcept.text` and the like.
+ */
+const OPEN_DATATYPES: ReadonlySet<string> = new Set([
+  'Reference',
+  'Identifier',
+  'Coding',
+  'CodeableConcept',
+  'Attachment',
+  'Period',
+]);
+
+/** Why extensions are refused everywhere but NRL's two content extensions (R1). */
+export const EXTENSION_REASON =
+  "Extensions are not accepted (R1, data minimisation): the registry cannot know what an unknown extension carries, so it could hold clinical content or patient details; only NRL's content stability and retrieval mechanism extensions on content are allowed.";
+
 /** A terminology binding as written in the profile. */
 export interface ProfileBinding {
   readonly strength: 'required' | 'extensible' | 'preferred' | 'example';
@@ -99,6 +118,8 @@ export interface ElementRow {
   readonly targetProfile?: readonly string[];
   /** Profiles the value must conform to (at least one). */
   readonly typeProfile?: readonly string[];
+  /** Why a `0..0` row removes an element R4 allows: listed in the profile and the README (issue 13). */
+  readonly reason?: string;
 }
 
 /** The subset of an R4 ElementDefinition this generator reads and writes. */
@@ -185,12 +206,31 @@ export const ELEMENT_TABLE: readonly ElementRow[] = [
   row('meta.versionId', undefined, { short: 'Version of the pointer (server-set)' }),
   row('meta.lastUpdated', undefined, { short: 'When the pointer was last written (server-set)' }),
   row('meta.profile', undefined, { short: 'Profiles claimed (e.g. this profile)' }),
-  row('implicitRules', '0..0'),
-  row('language', '0..0'),
-  row('text', '0..0', { short: 'No narrative: a pointer holds no clinical content (R1)' }),
-  row('contained', '0..0', { short: 'No contained resources (R1)' }),
-  row('extension', '0..0'),
-  row('modifierExtension', '0..0'),
+  ...(['source', 'security', 'tag'] as const).map((name) =>
+    row(`meta.${name}`, '0..0', {
+      reason:
+        'meta is the server’s: a stored pointer carries versionId, lastUpdated and this profile only, so the registry refuses what it would otherwise drop silently.',
+    }),
+  ),
+  row('implicitRules', '0..0', {
+    reason:
+      'A modifier the registry cannot honour: rules it does not know would change what the pointer means.',
+  }),
+  row('language'),
+  row('text', '0..0', {
+    short: 'No narrative: a pointer holds no clinical content (R1)',
+    reason: 'R1: a narrative could carry clinical content or patient details; a pointer holds neither.',
+  }),
+  row('contained', '0..0', {
+    short: 'No contained resources (R1)',
+    reason:
+      'R1: a contained Patient, Practitioner or Binary would put patient details or content in the registry.',
+  }),
+  row('extension', '0..0', { reason: EXTENSION_REASON }),
+  row('modifierExtension', '0..0', {
+    reason:
+      'A modifier extension the registry cannot understand must be refused (FHIR R4 rules); none is defined for pointers.',
+  }),
 
   row('masterIdentifier', undefined, {
     ...MS,
@@ -236,14 +276,21 @@ export const ELEMENT_TABLE: readonly ElementRow[] = [
       'A logical reference to the patient by NHS number. No literal reference and no display: the registry holds no other patient details (R1).',
     targetProfile: [`${HL7_SD}Patient`],
   }),
-  row('subject.reference', '0..0', { short: 'No literal reference: NHS number only (R1)' }),
+  row('subject.reference', '0..0', {
+    short: 'No literal reference: NHS number only (R1)',
+    reason:
+      'R1: the patient is named by NHS number only; a literal reference points at a record of other patient details.',
+  }),
   row('subject.identifier', '1..1', MS),
   row('subject.identifier.system', '1..1', { ...MS, fixedUri: NHS_NUMBER_SYSTEM }),
   row('subject.identifier.value', '1..1', {
     ...MS,
     short: 'NHS number: 10 digits, valid Modulus 11 check digit (R12)',
   }),
-  row('subject.display', '0..0', { short: 'No patient name (R1)' }),
+  row('subject.display', '0..0', {
+    short: 'No patient name (R1)',
+    reason: "R1: the patient's name is a patient detail the registry must not hold.",
+  }),
 
   row('date', undefined, { ...MS, short: 'When the pointer was created (server-set)' }),
   row('author', '1..1', {
@@ -257,7 +304,10 @@ export const ELEMENT_TABLE: readonly ElementRow[] = [
     ...MS,
     short: 'ODS code (alphanumeric, at most 12 characters)',
   }),
-  row('authenticator', '0..0'),
+  row('authenticator', '0..0', {
+    reason:
+      'R1 (data minimisation): a pointer names the patient, the provider, the care setting, the type and where to retrieve the record; the clinician who authenticated it is none of these.',
+  }),
   row('custodian', '1..1', {
     ...MS,
     short: 'The provider holding the record, by ODS code (must be the caller, R4)',
@@ -292,7 +342,9 @@ export const ELEMENT_TABLE: readonly ElementRow[] = [
   row('content.extension.valueCodeableConcept', undefined, MS),
   row('content.extension.valueCodeableConcept.coding', undefined, MS),
   ...codingRows('content.extension.valueCodeableConcept.coding', undefined, true, true),
-  row('content.modifierExtension', '0..0'),
+  row('content.modifierExtension', '0..0', {
+    reason: 'A modifier extension the registry cannot understand must be refused (FHIR R4 rules).',
+  }),
   row('content.attachment', '1..1', MS),
   row('content.attachment.contentType', '1..1', {
     ...MS,
@@ -301,6 +353,7 @@ export const ELEMENT_TABLE: readonly ElementRow[] = [
   row('content.attachment.language'),
   row('content.attachment.data', '0..0', {
     short: 'No inline content: the registry holds pointers only (R1, R14)',
+    reason: 'R1, R14: the registry holds pointers, never the document content.',
   }),
   row('content.attachment.url', '1..1', {
     ...MS,
@@ -318,9 +371,15 @@ export const ELEMENT_TABLE: readonly ElementRow[] = [
   ...codingRows('content.format', undefined, true, true),
 
   row('context', '1..1', MS),
-  row('context.extension', '0..0'),
-  row('context.modifierExtension', '0..0'),
-  row('context.encounter', '0..0', { short: 'No encounter reference' }),
+  row('context.extension', '0..0', { reason: EXTENSION_REASON }),
+  row('context.modifierExtension', '0..0', {
+    reason: 'A modifier extension the registry cannot understand must be refused (FHIR R4 rules).',
+  }),
+  row('context.encounter', '0..0', {
+    short: 'No encounter reference',
+    reason:
+      'R1 (data minimisation): the encounter is clinical context beyond what a pointer holds; the accession number goes in context.related.',
+  }),
   row('context.event'),
   row('context.event.coding'),
   ...codingRows('context.event.coding'),
@@ -337,7 +396,11 @@ export const ELEMENT_TABLE: readonly ElementRow[] = [
   }),
   row('context.practiceSetting.coding', '1..*', MS),
   ...codingRows('context.practiceSetting.coding', undefined, true, true),
-  row('context.sourcePatientInfo', '0..0', { short: 'No other patient details (R1)' }),
+  row('context.sourcePatientInfo', '0..0', {
+    short: 'No other patient details (R1)',
+    reason:
+      'R1: the source Patient carries patient details (name, date of birth, address) beyond the NHS number.',
+  }),
   row('context.related', undefined, { ...MS, short: 'Accession number, Spine ASID (ssp:// URLs)' }),
   row('context.related.reference'),
   row('context.related.identifier'),
@@ -451,8 +514,24 @@ class SnapshotBuilder {
     }
   }
 
+  /** The elements removed on purpose (`0..0` rows), with their reasons, in snapshot order. */
+  readonly removals: { path: string; reason: string }[] = [];
+
+  /**
+   * Whether a base child the table does not list is allowed anyway: an element id anywhere, and every
+   * element of an open datatype ({@link OPEN_DATATYPES}) but extensions and an assigner's own assigner
+   * (Identifier.assigner is a Reference whose identifier has an assigner: the nesting stops there).
+   */
+  private implicitlyAllowed(name: string, ourPath: string, open: boolean): boolean {
+    if (name === 'extension' || name === 'modifierExtension') return false;
+    if (name === 'id') return true;
+    if (name === 'assigner' && ourPath.split('.').includes('assigner')) return false;
+    return open;
+  }
+
   /** Emits the children of an allowed element, in base order. */
   private walk(scope: Scope, ourPath: string): void {
+    const open = OPEN_DATATYPES.has(scope.parentPath);
     let allowedChildren = 0;
     for (const baseEl of this.childrenOf(scope)) {
       const name = lastSegment(baseEl.path);
@@ -473,8 +552,11 @@ class SnapshotBuilder {
         }
       } else if (this.rows.has(relative(full))) {
         allowedChildren += this.emitRow(baseEl, full) ? 1 : 0;
+      } else if (this.implicitlyAllowed(name, ourPath, open)) {
+        this.rows.set(relative(full), { path: relative(full) });
+        allowedChildren += this.emitRow(baseEl, full) ? 1 : 0;
       } else {
-        this.emitProhibited(baseEl, full);
+        this.emitProhibited(baseEl, full, name);
       }
     }
     if (allowedChildren === 0) {
@@ -516,13 +598,17 @@ class SnapshotBuilder {
       throw new Error(`${path}: max ${card.max} exceeds the base ${baseEl.max}`);
     }
     const prohibited = card.max === '0';
+    if (prohibited && baseEl.max !== '0') {
+      if (!r.reason) throw new Error(`${path} is removed (0..0) without a reason`);
+      this.removals.push({ path, reason: r.reason });
+    }
     const binding = prohibited ? undefined : (r.binding ?? copyBinding(baseEl.binding));
     const element: ElementDefinitionJson = {
       id: path,
       path,
       short: r.short ?? baseEl.short,
       definition: r.definition ?? baseEl.definition,
-      ...(prohibited ? { comment: 'Prohibited in NIR pointers (max 0).' } : {}),
+      ...(prohibited ? { comment: `Removed in NIR pointers (max 0). ${r.reason ?? ''}`.trim() } : {}),
       min: card.min,
       max: card.max,
       base: baseOf(baseEl),
@@ -560,7 +646,7 @@ class SnapshotBuilder {
   }
 
   /** A base child not in the table: written with max 0, so the content model is closed. */
-  private emitProhibited(baseEl: ElementDefinitionJson, path: string): void {
+  private emitProhibited(baseEl: ElementDefinitionJson, path: string, name: string): void {
     if ((baseEl.min ?? 0) > 0) {
       throw new Error(`${path} is required in FHIR R4 and cannot be prohibited: add it to the table`);
     }
@@ -569,7 +655,12 @@ class SnapshotBuilder {
       path,
       short: baseEl.short,
       definition: baseEl.definition,
-      comment: 'Not part of the NIR pointer content model (closed): must be absent.',
+      comment:
+        name === 'extension' || name === 'modifierExtension'
+          ? EXTENSION_REASON
+          : name === 'assigner'
+            ? "Not accepted: an assigner's identifier naming its own assigner (the nesting stops here)."
+            : 'Not part of the NIR pointer content model (closed): must be absent.',
       min: 0,
       max: '0',
       base: baseOf(baseEl),
@@ -640,6 +731,10 @@ export function buildDocumentReferenceProfile(
 ): Record<string, unknown> {
   const builder = new SnapshotBuilder(table, base);
   builder.build();
+  const removals = builder.removals
+    .map((r) => relative(r.path))
+    .filter((path) => !/(^|\.)(extension|modifierExtension)$/.test(path))
+    .join(', ');
   return {
     resourceType: 'StructureDefinition',
     id: 'NIR-DocumentReference',
@@ -651,8 +746,7 @@ export function buildDocumentReferenceProfile(
     experimental: true,
     date: PROFILE_DATE,
     publisher: 'National Imaging Registry',
-    description:
-      'The pointer a provider publishes in the National Imaging Registry: the published metadata schema (DSA R13). Wire-compatible with NHS England NRL v3 pointers. CLOSED content model: the snapshot lists every element a pointer may carry, down to the children of datatypes; any other JSON property, and any element with max 0, is rejected (R1: no inline content, no contained resources, no patient details other than the NHS number). Codes come from the NIR value sets; the category must be the one ConceptMap NIR-PointerTypeCategory gives for the type, and content.format one that ConceptMap NIR-ContentTypeFormat allows for content.attachment.contentType. Generated by scripts/profiles/build-nir-document-reference.ts.',
+    description: `The pointer a provider publishes in the National Imaging Registry: the published metadata schema (DSA R13). Wire-compatible with NHS England NRL v3 pointers. CLOSED content model: the snapshot lists every element a pointer may carry, down to the children of datatypes; any other JSON property, and any element with max 0, is rejected (R1: no inline content, no contained resources, no patient details other than the NHS number). Every element FHIR R4 gives the datatypes Reference, Identifier, Coding, CodeableConcept, Attachment and Period is allowed wherever the profile allows the datatype, except these removals, made on purpose and each explained in its element's comment: ${removals}; and extensions, refused everywhere but NRL's content stability and retrieval mechanism extensions on content (R1: the registry cannot know what an unknown extension carries). meta is the server's (versionId, lastUpdated, this profile); a client may send meta.profile only. Codes come from the NIR value sets; the category must be the one ConceptMap NIR-PointerTypeCategory gives for the type, and content.format one that ConceptMap NIR-ContentTypeFormat allows for content.attachment.contentType. Generated by scripts/profiles/build-nir-document-reference.ts.`,
     purpose:
       'R13: providers populate pointers using this published schema and the registry validates against it, naming the offending element. R2/R19: pointer types are data (NIR-PointerType, NIR-PointerTypeCategory), changed by change control.',
     fhirVersion: '4.0.1',

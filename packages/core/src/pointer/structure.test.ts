@@ -121,11 +121,77 @@ describe('stage A: structure (nrl-behaviour.md §4.2)', () => {
     ['extension', [{ url: 'https://example.org/ext', valueString: 'x' }]],
     ['subject.reference', 'Patient/123'],
     ['context.sourcePatientInfo', { reference: 'Patient/123' }],
-    ['author[0].identifier.period', { start: '2026-01-01' }],
     ['patient', { birthDate: '1970-01-01' }],
+    ['authenticator', { identifier: { system: 'https://fhir.hl7.org.uk/Id/gmc-number', value: 'C1234567' } }],
+    ['context.encounter', [{ identifier: { value: 'E1' } }]],
+    ['subject.identifier.extension', [{ url: 'https://example.org/ext', valueString: 'x' }]],
+    ['type.coding[0].extension', [{ url: 'https://example.org/ext', valueString: 'x' }]],
+    ['meta.tag', [{ code: 'x' }]],
   ])('R1: %s is refused at any depth: Extra inputs are not permitted', (path, value) => {
     expect(structureOf((p) => setPath(p, path, value))).toEqual([
       issue(path, 'Extra inputs are not permitted'),
+    ]);
+  });
+
+  // Issue 13: what the R4 datatypes Reference, Identifier, Coding, CodeableConcept, Attachment and
+  // Period allow is accepted, unless the profile removes it on purpose (the cases above).
+  it.each([
+    // NRL's own supersede target (nrl-behaviour.md, NRL's producer examples).
+    [
+      'relatesTo',
+      [{ code: 'replaces', target: { type: 'DocumentReference', identifier: { value: 'RR8-1' } } }],
+    ],
+    [
+      'relatesTo',
+      [
+        {
+          code: 'transforms',
+          target: {
+            reference: 'DocumentReference/RR8-1',
+            display: 'The earlier report',
+            identifier: { system: 'https://fhir.nir.nhs.uk/Id/pointer', value: 'RR8-1' },
+          },
+        },
+      ],
+    ],
+    ['author[0].identifier.period', { start: '2026-01-01' }],
+    ['author[0].identifier.use', 'official'],
+    ['author[0].identifier.assigner', { display: 'NHS England' }],
+    ['author[0].type', 'Organization'],
+    ['author[0].display', 'Example NHS Trust'],
+    ['author[0].reference', 'https://directory.example.nhs.uk/Organization/RR8'],
+    ['custodian.type', 'Organization'],
+    ['custodian.display', 'Example NHS Trust'],
+    ['subject.type', 'Patient'],
+    ['subject.identifier.use', 'official'],
+    ['subject.identifier.id', 'nhs'],
+    [
+      'masterIdentifier.type',
+      {
+        coding: [
+          { system: 'https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDIdentifierType', code: 'uniqueId' },
+        ],
+      },
+    ],
+    ['type.text', 'MRA Upper Limb Rt'],
+    ['type.coding[0].version', 'http://snomed.info/sct/83821000000107/version/20261001'],
+    ['type.coding[0].userSelected', true],
+    ['category[0].text', 'Diagnostic studies report'],
+    ['context.practiceSetting.text', 'Radiology'],
+    ['context.period.id', 'p1'],
+    ['content[0].format.version', '1'],
+    ['content[0].attachment.id', 'a1'],
+    ['context.related[0].type', 'ServiceRequest'],
+    ['context.related[0].display', 'Accession number'],
+    ['language', 'en-GB'],
+  ])('issue 13: %s, which R4 allows, is accepted', (path, value) => {
+    expect(structureOf((p) => setPath(p, path, value))).toEqual([]);
+  });
+
+  it("R4's Identifier.assigner is accepted, but not an assigner's own assigner (the nesting stops)", () => {
+    const assigner = { identifier: { value: 'X', assigner: { display: 'nested' } } };
+    expect(structureOf((p) => setPath(p, 'author[0].identifier.assigner', assigner))).toEqual([
+      issue('author[0].identifier.assigner.identifier.assigner', 'Extra inputs are not permitted'),
     ]);
   });
 
