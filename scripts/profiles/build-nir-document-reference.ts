@@ -545,7 +545,7 @@ class SnapshotBuilder {
         if (this.rows.has(relative(full))) {
           allowedChildren += this.emitRow(baseEl, full) ? 1 : 0;
         } else if (chosen.length === 0) {
-          this.emitProhibited(baseEl, full);
+          this.emitProhibited(baseEl, full, name);
         }
         for (const t of chosen) {
           allowedChildren += this.emitRow(baseEl, stem + upperFirst(t.code), [t]) ? 1 : 0;

@@ -114,12 +114,14 @@ export class AuditContext {
    * audit commit together (R7, R10). Call it last inside the transaction, with the status the
    * response will have. The response then needs no further audit write; if the transaction
    * rolls back instead (the handler throws, the response is an error), the response is
-   * recorded as the failure it is: exactly one event either way.
+   * recorded as the failure it is: exactly one event either way. Resolves to the id of the
+   * (first) event written, which a response may point to (the ITI-65 SubmissionSet's location).
    */
-  async recordWithin(executor: AuditExecutor, status: number): Promise<void> {
+  async recordWithin(executor: AuditExecutor, status: number): Promise<string | undefined> {
     const record = await this.#recorder.build(status);
     const [event] = await this.#recorder.insertWithin(record, executor);
     if (event) this.#within = { status, event };
+    return event?.id;
   }
 
   /** Set by the guard wrapper: the interaction the route was guarded for. */

@@ -25,7 +25,7 @@ import { historyBundle } from './history.ts';
 import { ownSearchBundle, readOwnSearch } from './own-search.ts';
 import { PointerService, type ProducerCall, type WriteAudit } from './pointer-service.ts';
 import { provideBundle } from './provide-bundle.ts';
-import { etagOf, ifMatchVersion, sendWrite } from './write-response.ts';
+import { etagOf, ifMatchVersion, pointerLocation, sendWrite } from './write-response.ts';
 
 /** What the provider API needs. */
 export interface ProducerDeps {
@@ -186,8 +186,18 @@ export function producerModule(deps: ProducerDeps): ApiModule {
     router
       .route('/')
       .post(as('transaction'), ...body, async (req: Request, res: Response) => {
-        const bundle = await provideBundle(service, deps.pointers, req.body, call(res), (id) =>
-          auditIn(res)?.submissionSet?.(id),
+        const bundle = await provideBundle(
+          service,
+          deps.pointers,
+          req.body,
+          call(res),
+          (id) => auditIn(res)?.submissionSet?.(id),
+          {
+            pointer: (id) => pointerLocation(req.baseUrl, id),
+            // The audit API is the producer base's sibling: /audit/FHIR/R4.
+            auditEvent: (id) =>
+              `${req.baseUrl.replace(/\/producer\/FHIR\/R4$/, '/audit/FHIR/R4')}/AuditEvent/${id}`,
+          },
         );
         sendFhir(res, 200, bundle);
       })

@@ -35,7 +35,8 @@ export interface WriteAudit {
     versionBefore?: number;
     versionAfter?: number;
   }): void;
-  recordWithin(executor: PointerWriter['executor'], status: number): Promise<void>;
+  /** Records the call's audit in the write's transaction; the id of the (first) AuditEvent written. */
+  recordWithin(executor: PointerWriter['executor'], status: number): Promise<string | undefined>;
 }
 
 /** One producer call: who, when, and where its audit goes. */

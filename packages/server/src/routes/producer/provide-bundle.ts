@@ -5,6 +5,13 @@
  * every entry or none: any refusal is one OperationOutcome naming each failing entry, and
  * nothing is stored. Content entries (Binary, FHIR documents) and Patient details are refused
  * (R1, R14): the registry holds pointers only.
+ *
+ * Every resource of the Bundle names one patient: the SubmissionSet's `subject` and every
+ * DocumentReference's (MHDS ITI-65 step 5; XDS's XDSPatientIdDoesNotMatch), else the whole
+ * Bundle is refused. The response has one entry per request entry (MHD
+ * ProvideDocumentBundleResponse): each create `201 Created` with a `location` of the form a plain
+ * create gives; the SubmissionSet, which the registry records in the audit trail rather than
+ * storing as a List, is located at the AuditEvent that records it.
  */
 import type { Bundle, BundleEntry, DocumentReference } from '@medplum/fhirtypes';
 import {
@@ -26,8 +33,22 @@ type Entry = { index: number; resource: Record<string, unknown>; method: string;
 
 type Planned =
   | { kind: 'pointer'; index: number; pointer: DocumentReference; id: string }
-  | { kind: 'submission-set'; index: number; id: string }
+  | { kind: 'submission-set'; index: number; id: string; subject: PatientKey | undefined }
   | { kind: 'supersede-patch'; index: number; targetId: string };
+
+/** A patient as an identifier `system|value`. */
+type PatientKey = string;
+
+/** Where the response's entries point: the same forms as the plain interactions give. */
+export interface BundleLocations {
+  /** A pointer, as a create's `Location` names it. */
+  pointer(id: string): string;
+  /** The AuditEvent recording the SubmissionSet. */
+  auditEvent(id: string): string;
+}
+
+/** MHD's code when a Bundle's resources name different patients (ITI TF-3 Table 4.2.4.1-2). */
+const PATIENT_MISMATCH = 'XDSPatientIdDoesNotMatch';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -101,6 +122,65 @@ function isSubmissionSet(resource: Record<string, unknown>): boolean {
   return coding.some((c) => c.code === SUBMISSION_SET_CODE);
 }
 
+/**
+ * The SubmissionSet's id for the audit trail: its uniqueId (`urn:oid:`), else its entryUUID
+ * (`urn:uuid:`), else its resource id (mhd-balp.md §1.2).
+ */
+function submissionSetId(entry: Entry): string {
+  const identifiers = Array.isArray(entry.resource.identifier) ? entry.resource.identifier : [];
+  const values = identifiers.flatMap((i: unknown) =>
+    isObject(i) && typeof i.value === 'string' ? [i.value] : [],
+  );
+  return (
+    values.find((v) => v.startsWith('urn:oid:')) ??
+    values.find((v) => v.startsWith('urn:uuid:')) ??
+    (typeof entry.resource.id === 'string' ? entry.resource.id : `entry-${entry.index}`)
+  );
+}
+
+/**
+ * The patient a SubmissionSet names, by identifier (the registry knows patients by NHS number
+ * only, R1); undefined when it names none (MHD Minimal: `subject` 0..1).
+ */
+function submissionSetSubject(entry: Entry): PatientKey | undefined {
+  const subject = entry.resource.subject;
+  if (subject === undefined) return undefined;
+  const identifier = isObject(subject) && isObject(subject.identifier) ? subject.identifier : undefined;
+  if (!identifier || typeof identifier.system !== 'string' || typeof identifier.value !== 'string') {
+    throw new OperationOutcomeError({
+      code: 'UNPROCESSABLE_ENTITY',
+      diagnostics: `${PATIENT_MISMATCH}: the SubmissionSet's subject must identify the patient by identifier (system and value: the NHS number), as the DocumentReferences do; the registry resolves no other patient reference (R1)`,
+      expression: `Bundle.entry[${entry.index}].resource.subject`,
+    });
+  }
+  return `${identifier.system}|${identifier.value}`;
+}
+
+function pointerPatient(pointer: DocumentReference): PatientKey {
+  const identifier = pointer.subject?.identifier;
+  return `${identifier?.system ?? ''}|${identifier?.value ?? ''}`;
+}
+
+/**
+ * Every DocumentReference names the SubmissionSet's patient, or (when the SubmissionSet names
+ * none) the first DocumentReference's: else the whole Bundle is refused, naming each entry that
+ * differs (MHDS ITI-65 step 5).
+ */
+function checkOnePatient(planned: readonly Planned[]): void {
+  const submissionSet = planned.find((p) => p.kind === 'submission-set');
+  const pointers = planned.filter((p) => p.kind === 'pointer');
+  const expected = submissionSet?.subject ?? (pointers[0] ? pointerPatient(pointers[0].pointer) : undefined);
+  const named = submissionSet?.subject ? "the SubmissionSet's subject" : 'the first DocumentReference';
+  const issues: IssueSpec[] = pointers
+    .filter((p) => pointerPatient(p.pointer) !== expected)
+    .map((p) => ({
+      code: 'UNPROCESSABLE_ENTITY',
+      diagnostics: `${PATIENT_MISMATCH}: the DocumentReference's subject is not the patient ${named} names; every resource of a Provide Document Bundle names the same patient`,
+      expression: `Bundle.entry[${p.index}].resource.subject.identifier.value`,
+    }));
+  if (issues.length > 0) throw new OperationOutcomeError(issues);
+}
+
 function patchTarget(entry: Entry): string | undefined {
   const match = /^(?:.*\/)?DocumentReference\/([^/?]+)$/.exec(entry.url);
   const operation = (
@@ -147,6 +227,7 @@ function plan(service: PointerService, bundle: Bundle, entries: Entry[], call: P
   const submissionSets = planned.filter((p) => p.kind === 'submission-set');
   if (submissionSets.length > 1)
     throw unsupported(submissionSets[1]?.index ?? 0, 'A Provide Document Bundle has one SubmissionSet');
+  checkOnePatient(planned);
   const replaced = new Set(
     planned.flatMap((p) => (p.kind === 'pointer' ? supersedeTargets(p.pointer).map((t) => t.id) : [])),
   );
@@ -173,7 +254,8 @@ function planOne(service: PointerService, bundle: Bundle, entry: Entry, call: Pr
     return {
       kind: 'submission-set',
       index: entry.index,
-      id: String(entry.resource.id ?? `entry-${entry.index}`),
+      id: submissionSetId(entry),
+      subject: submissionSetSubject(entry),
     };
   }
   if (type === 'Parameters' && entry.method === 'PATCH') {
@@ -207,13 +289,24 @@ function planOne(service: PointerService, bundle: Bundle, entry: Entry, call: Pr
   throw unsupported(entry.index, `Entries of type ${String(type)} are not part of a Provide Document Bundle`);
 }
 
-function responseEntry(planned: Planned, created: Map<number, Created>): BundleEntry {
+/** What the transaction wrote: the pointers created and the AuditEvent recording it all. */
+interface Written {
+  created: Map<number, Created>;
+  auditEventId: string | undefined;
+}
+
+function responseEntry(
+  planned: Planned,
+  written: Written,
+  locations: BundleLocations,
+  now: string,
+): BundleEntry {
   if (planned.kind === 'pointer') {
-    const result = created.get(planned.index) as Created;
+    const result = written.created.get(planned.index) as Created;
     return {
       response: {
         status: '201 Created',
-        location: `DocumentReference/${result.stored.id}/_history/${result.stored.version}`,
+        location: locations.pointer(result.stored.id),
         etag: `W/"${result.stored.version}"`,
         lastModified: result.stored.updatedOn,
         outcome: writeOutcome(result.outcome),
@@ -221,17 +314,24 @@ function responseEntry(planned: Planned, created: Map<number, Created>): BundleE
     };
   }
   if (planned.kind === 'supersede-patch') {
+    // A PATCH creates nothing: 200, located at the pointer it marked superseded (now removed).
     return {
       response: {
         status: '200 OK',
-        location: `DocumentReference/${planned.targetId}`,
+        location: locations.pointer(planned.targetId),
         outcome: writeOutcome('deleted'),
       },
     };
   }
   return {
     response: {
-      status: '200 OK',
+      status: '201 Created',
+      // The SubmissionSet is not kept as a List (no ITI-66): the AuditEvent that records it is
+      // where it lives. Without an audit trail (never in the registry) it is named by its id.
+      location: written.auditEventId
+        ? locations.auditEvent(written.auditEventId)
+        : `List/${encodeURIComponent(planned.id)}`,
+      lastModified: now,
       outcome: {
         resourceType: 'OperationOutcome',
         issue: [
@@ -239,7 +339,7 @@ function responseEntry(planned: Planned, created: Map<number, Created>): BundleE
             severity: 'information',
             code: 'informational',
             diagnostics:
-              'The SubmissionSet is recorded in the audit trail; the registry stores pointers only',
+              'The SubmissionSet is recorded in the audit trail (the AuditEvent at location); the registry stores pointers only',
           },
         ],
       },
@@ -254,11 +354,12 @@ export async function provideBundle(
   body: unknown,
   call: ProducerCall,
   onSubmissionSet: (id: string) => void,
+  locations: BundleLocations,
 ): Promise<Bundle> {
   const { bundle, entries } = readEntries(body);
   const planned = plan(service, bundle, entries, call);
   for (const p of planned) if (p.kind === 'submission-set') onSubmissionSet(p.id);
-  const created = await pointers.transaction(async (writer) => {
+  const written = await pointers.transaction(async (writer): Promise<Written> => {
     const results = new Map<number, Created>();
     for (const p of planned) {
       if (p.kind !== 'pointer') continue;
@@ -269,12 +370,13 @@ export async function provideBundle(
         throw new OperationOutcomeError(inEntry(p.index, error.issues), error.status);
       }
     }
-    await call.audit?.recordWithin(writer.executor, 200);
-    return results;
+    const auditEventId = await call.audit?.recordWithin(writer.executor, 200);
+    return { created: results, auditEventId: auditEventId ?? undefined };
   });
+  const now = call.now.toISOString();
   return {
     resourceType: 'Bundle',
     type: 'transaction-response',
-    entry: planned.map((p) => responseEntry(p, created)),
+    entry: planned.map((p) => responseEntry(p, written, locations, now)),
   };
 }

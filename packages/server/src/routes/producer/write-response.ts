@@ -67,11 +67,19 @@ export interface WrittenPointer {
   lastUpdated: string;
 }
 
+/**
+ * Where a pointer is, as NRL's create `Location` names it (`/producer/FHIR/R4/DocumentReference/<id>`,
+ * nrl-behaviour.md §1.5); an ITI-65 entry's `location` has the same form.
+ */
+export function pointerLocation(baseUrl: string, id: string): string {
+  return `${baseUrl}/DocumentReference/${id}`;
+}
+
 /** Sends a write's response. */
 export function sendWrite(req: Request, res: Response, written: WrittenPointer): void {
   res.setHeader('ETag', etagOf(written.version));
   res.setHeader('Last-Modified', new Date(written.lastUpdated).toUTCString());
-  if (written.status === 201) res.setHeader('Location', `${req.baseUrl}/DocumentReference/${written.id}`);
+  if (written.status === 201) res.setHeader('Location', pointerLocation(req.baseUrl, written.id));
   const preference = returnPreference(req);
   if (preference === 'minimal') {
     res.status(written.status).type(FHIR_JSON).end();
