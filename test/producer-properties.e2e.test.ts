@@ -982,7 +982,10 @@ describe.each(backends)('provider API properties on $name', (backend) => {
     bundleFault: 'none' | 'batch' | 'no-entry' | 'not-bundle';
   }
 
-  /** Mostly valid entries with, half the time, one or two others slipped in anywhere. */
+  /**
+   * Mostly valid entries with, half the time, one or two others slipped in anywhere; the valid
+   * pointers name one patient three times in four (a Bundle names one patient, MHDS ITI-65).
+   */
   const bundleArb = fc
     .record({
       valid: fc.array(
@@ -994,6 +997,10 @@ describe.each(backends)('provider API properties on $name', (backend) => {
       ),
       others: fc.oneof(fc.constant<EntryPlan[]>([]), fc.array(entryArb, { minLength: 1, maxLength: 2 })),
       positions: fc.array(fc.nat(), { minLength: 2, maxLength: 2 }),
+      onePatient: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(true) },
+        { weight: 1, arbitrary: fc.constant(false) },
+      ),
       bundleFault: fc.oneof(
         { weight: 12, arbitrary: fc.constant('none' as const) },
         {
@@ -1002,8 +1009,13 @@ describe.each(backends)('provider API properties on $name', (backend) => {
         },
       ),
     })
-    .map(({ valid, others, positions, bundleFault }): Bundled => {
-      const entries: EntryPlan[] = [...valid];
+    .map(({ valid, others, positions, onePatient, bundleFault }): Bundled => {
+      const first = valid.find((p) => p.kind === 'valid');
+      const entries: EntryPlan[] = valid.map((p) =>
+        onePatient && first && p.kind === 'valid'
+          ? { ...p, base: { ...p.base, nhsNumber: first.base.nhsNumber } }
+          : p,
+      );
       others.forEach((entry, i) => {
         entries.splice((positions[i] ?? 0) % (entries.length + 1), 0, entry);
       });
@@ -1105,8 +1117,24 @@ describe.each(backends)('provider API properties on $name', (backend) => {
     expect(reply.status, context).toBeLessThan(500);
     const pointerEntries = built.filter((b) => b.pointer).length;
     const submissionSets = plans.filter((p) => p.kind === 'submission-set').length;
-    if (bundleFault === 'none' && built.every((b) => b.clean) && submissionSets <= 1) {
+    // One patient per Bundle (MHDS ITI-65 step 5): pointers of two patients are refused whole.
+    const patients = new Set(
+      built
+        .filter((b) => b.pointer)
+        .map(
+          (b) =>
+            (b.entry.resource as { subject?: { identifier?: { value?: unknown } } } | undefined)?.subject,
+        )
+        .map((subject) => JSON.stringify(subject?.identifier?.value)),
+    );
+    if (bundleFault === 'none' && built.every((b) => b.clean) && submissionSets <= 1 && patients.size <= 1) {
       expect(reply.status, `a clean bundle was refused; ${context}`).toBe(200);
+    }
+    if (patients.size > 1) {
+      expect(
+        reply.status,
+        `a Bundle naming several patients was accepted; ${context}`,
+      ).toBeGreaterThanOrEqual(400);
     }
     if (reply.status >= 300) {
       expectWellFormedRefusal(reply, context, plans.length);
@@ -1129,7 +1157,10 @@ describe.each(backends)('provider API properties on $name', (backend) => {
       if (!b.pointer) continue;
       const entryResponse = response.entry?.[i]?.response;
       expect(entryResponse?.status, context).toBe('201 Created');
-      const id = /^DocumentReference\/([^/]+)\/_history\/\d+$/.exec(entryResponse?.location ?? '')?.[1];
+      // The form a plain create's Location has (nrl-behaviour.md §1.5).
+      const id = /^\/producer\/FHIR\/R4\/DocumentReference\/([^/]+)$/.exec(
+        entryResponse?.location ?? '',
+      )?.[1];
       expect(id, context).toBeDefined();
       const read = await t.fetch(`${BASE}/DocumentReference/${id}`, {
         headers: clinicalHeaders(token, 'RR8'),
