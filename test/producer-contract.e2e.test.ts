@@ -231,6 +231,26 @@ describe.each(backends)('provider contract (issue 13) on $name', (backend) => {
       expect(await stored(nhs)).toBe(1);
     });
 
+    it("MHD's replace, a relative reference {reference: 'DocumentReference/<id>'}, supersedes in ITI-65", async () => {
+      const nhs = freshNhsNumber();
+      const old = await create(validPointer({ nhsNumber: nhs }));
+      const doc = {
+        ...validPointer({ nhsNumber: nhs }),
+        relatesTo: [{ code: 'replaces', target: { reference: `DocumentReference/${old}` } }],
+      };
+      const res = await call('POST', '', provideBundle(submissionSet('urn:oid:1.2.3.4.5.6'), [doc], [old]));
+      expect(res.status, res.text).toBe(200);
+      expect((await call('GET', `/DocumentReference/${old}`)).status).toBe(404);
+      expect(await stored(nhs)).toBe(1);
+      // Another organisation's pointer by reference: refused, naming target.reference.
+      const foreign = await call('POST', '/DocumentReference', {
+        ...validPointer({ nhsNumber: nhs }),
+        relatesTo: [{ code: 'replaces', target: { reference: 'DocumentReference/RAE-1' } }],
+      });
+      expect([foreign.status, errorCode(foreign.body)]).toEqual([422, 'UNPROCESSABLE_ENTITY']);
+      expect(foreign.body.issue?.[0]?.expression).toEqual(['relatesTo[0].target.reference']);
+    });
+
     it('every element R4 gives Reference, Identifier, Coding, CodeableConcept, Attachment, Period is kept', async () => {
       const nhs = freshNhsNumber();
       const doc = validPointer({ nhsNumber: nhs });

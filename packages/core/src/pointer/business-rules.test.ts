@@ -155,19 +155,36 @@ const CASES: RuleCase[] = [
   },
   {
     rule: 'V4.replaces-target',
-    change: "'replaces' target without identifier value",
+    change: "'replaces' target naming no pointer (display and an absolute reference only)",
     mutate: (p) =>
-      setPath(p, 'relatesTo', [{ code: 'replaces', target: { reference: 'DocumentReference/x' } }]),
+      setPath(p, 'relatesTo', [
+        {
+          code: 'replaces',
+          target: { reference: 'https://other.example/fhir/DocumentReference/x', display: 'Old report' },
+        },
+      ]),
     expression: 'relatesTo[0].target.identifier.value',
     diagnostics: "relatesTo code 'replaces' must have a target identifier",
   },
   {
     rule: 'V4.target',
-    change: "'transforms' target without identifier value",
-    mutate: (p) =>
-      setPath(p, 'relatesTo', [{ code: 'transforms', target: { reference: 'DocumentReference/x' } }]),
+    change: "'transforms' target naming no pointer",
+    mutate: (p) => setPath(p, 'relatesTo', [{ code: 'transforms', target: { display: 'Old report' } }]),
     expression: 'relatesTo[0].target.identifier.value',
     diagnostics: 'No identifier value provided for relatesTo target',
+  },
+  {
+    rule: 'V4.target-conflict',
+    change: 'a target whose reference and identifier name different pointers',
+    mutate: (p) =>
+      setPath(p, 'relatesTo', [
+        {
+          code: 'replaces',
+          target: { reference: 'DocumentReference/RR8-a', identifier: { value: 'RR8-b' } },
+        },
+      ]),
+    expression: 'relatesTo[0].target.reference',
+    diagnostics: 'The relatesTo target reference and identifier name different documents',
   },
   // V5: SSP and ASID.
   {

@@ -16,6 +16,7 @@ import {
   SNOMED,
 } from './codes.ts';
 import { checkContent } from './content-rules.ts';
+import { namedTarget, targetConflicts } from './relates-to-target.ts';
 import { fail, type RuleFailure } from './rule-failure.ts';
 import type { Terminology } from './terminology.ts';
 
@@ -77,7 +78,14 @@ const relatesTo: Rule = (pointer) => {
     if (!RELATES_TO_CODES.includes(relation.code ?? '')) {
       return fail('V4.code', `relatesTo[${i}].code`, `Invalid relatesTo code: ${relation.code}`);
     }
-    if (!relation.target?.identifier?.value) {
+    if (targetConflicts(relation.target)) {
+      return fail(
+        'V4.target-conflict',
+        `relatesTo[${i}].target.reference`,
+        'The relatesTo target reference and identifier name different documents',
+      );
+    }
+    if (!namedTarget(relation.target)) {
       return relation.code === 'replaces'
         ? fail(
             'V4.replaces-target',

@@ -5,6 +5,7 @@ export * from './element-model.ts';
 export * from './fhir-datatypes.ts';
 export * from './pointer-id.ts';
 export * from './producer-rules.ts';
+export * from './relates-to-target.ts';
 export * from './retrieval-url.ts';
 export * from './rule-failure.ts';
 export * from './stored-pointer.ts';

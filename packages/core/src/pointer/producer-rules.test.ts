@@ -262,19 +262,32 @@ describe('stage C producer rules (nrl-behaviour.md §4.4)', () => {
   });
 
   describe('supersede (§2.3, §4.4)', () => {
-    it('supersedeTargets lists the replaces targets with their relatesTo index', () => {
+    it('supersedeTargets lists the replaces targets with their relatesTo index and naming element', () => {
       const pointer = validPointer();
       setPath(pointer, 'relatesTo', [
         { code: 'transforms', target: { identifier: { value: 'RR8-t' } } },
-        { code: 'replaces', target: { identifier: { value: 'RR8-a' } } },
+        // NRL's form (issue 13): a typed Reference with an identifier.
+        { code: 'replaces', target: { type: 'DocumentReference', identifier: { value: 'RR8-a' } } },
+        // MHD's form (mhd-balp.md §1.2): a relative literal reference.
         { code: 'replaces', target: { reference: 'DocumentReference/RR8-x' } },
+        { code: 'replaces', target: { reference: 'https://other.example/DocumentReference/RR8-y' } },
         { code: 'replaces', target: { identifier: { value: 'RR8-b' } } },
       ]);
       expect(supersedeTargets(pointer)).toEqual([
-        { index: 1, id: 'RR8-a' },
-        { index: 3, id: 'RR8-b' },
+        { index: 1, id: 'RR8-a', element: 'target.identifier.value' },
+        { index: 2, id: 'RR8-x', element: 'target.reference' },
+        { index: 4, id: 'RR8-b', element: 'target.identifier.value' },
       ]);
       expect(supersedeTargets(validPointer())).toEqual([]);
+    });
+
+    it('a refusal about a target named by reference names target.reference', () => {
+      expectRefusal(
+        () => checkSupersedeTargetOwner({ index: 1, id: 'RA7-x', element: 'target.reference' }, OWNER),
+        'UNPROCESSABLE_ENTITY',
+        'The relatesTo target identifier value does not include the expected ODS code for this organisation',
+        'relatesTo[1].target.reference',
+      );
     });
 
     it('a target with the caller’s prefix passes the owner check', () => {

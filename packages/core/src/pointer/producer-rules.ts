@@ -8,6 +8,7 @@ import type { Grant } from '../catalogue.ts';
 import { grantAllowsType } from '../catalogue.ts';
 import { type OperationOutcomeError, refuse } from '../outcomes.ts';
 import { idBelongsTo } from './pointer-id.ts';
+import { type NamedTarget, namedTarget } from './relates-to-target.ts';
 
 /** The parts of a stored pointer the rules compare. */
 export interface StoredFacts {
@@ -129,26 +130,31 @@ export function checkImmutableFields(stored: DocumentReference, next: DocumentRe
 export interface SupersedeTarget {
   index: number;
   id: string;
+  /** The element naming it (NRL: `target.identifier.value`; MHD: `target.reference`). */
+  element?: NamedTarget['element'];
 }
 
-/** The `replaces` targets of a pointer, in order. */
+/** The `replaces` targets of a pointer, in order, named by identifier or relative reference. */
 export function supersedeTargets(pointer: DocumentReference): SupersedeTarget[] {
-  return (pointer.relatesTo ?? []).flatMap((relation, index) =>
-    relation.code === 'replaces' && relation.target?.identifier?.value
-      ? [{ index, id: relation.target.identifier.value }]
-      : [],
-  );
+  return (pointer.relatesTo ?? []).flatMap((relation, index) => {
+    const named = relation.code === 'replaces' ? namedTarget(relation.target) : undefined;
+    return named ? [{ index, id: named.id, element: named.element }] : [];
+  });
 }
 
-function supersedeFault(index: number, diagnostics: string): OperationOutcomeError {
-  return refuse('UNPROCESSABLE_ENTITY', diagnostics, `relatesTo[${index}].target.identifier.value`);
+function supersedeFault(target: SupersedeTarget, diagnostics: string): OperationOutcomeError {
+  return refuse(
+    'UNPROCESSABLE_ENTITY',
+    diagnostics,
+    `relatesTo[${target.index}].${target.element ?? 'target.identifier.value'}`,
+  );
 }
 
 /** Before any read: a target must carry the caller's ODS prefix (the target is left untouched). */
 export function checkSupersedeTargetOwner(target: SupersedeTarget, callerOds: string): void {
   if (!idBelongsTo(target.id, callerOds)) {
     throw supersedeFault(
-      target.index,
+      target,
       'The relatesTo target identifier value does not include the expected ODS code for this organisation',
     );
   }
@@ -166,19 +172,16 @@ export function checkSupersedeTarget(
 ): boolean {
   if (!stored) {
     if (grant.accessControls.includes('ALLOW_SUPERSEDE_WITH_DELETE_FAILURE')) return false;
-    throw supersedeFault(target.index, 'The relatesTo target document does not exist');
+    throw supersedeFault(target, 'The relatesTo target document does not exist');
   }
   if (stored.nhsNumber !== nhsNumberOf(next)) {
     throw supersedeFault(
-      target.index,
+      target,
       'The relatesTo target document NHS number does not match the NHS number in the request',
     );
   }
   if (stored.type !== typeOf(next)) {
-    throw supersedeFault(
-      target.index,
-      'The relatesTo target document type does not match the type in the request',
-    );
+    throw supersedeFault(target, 'The relatesTo target document type does not match the type in the request');
   }
   return true;
 }
