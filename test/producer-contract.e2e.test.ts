@@ -234,7 +234,7 @@ describe.each(backends)('provider contract (issue 13) on $name', (backend) => {
     it("MHD's replace, a relative reference {reference: 'DocumentReference/<id>'}, supersedes in ITI-65", async () => {
       const nhs = freshNhsNumber();
       const old = await create(validPointer({ nhsNumber: nhs }));
-      const doc = {
+      const doc: DocumentReference = {
         ...validPointer({ nhsNumber: nhs }),
         relatesTo: [{ code: 'replaces', target: { reference: `DocumentReference/${old}` } }],
       };
