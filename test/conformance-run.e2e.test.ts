@@ -10,7 +10,13 @@ import { captureOutput, runCli } from '@nir/cli';
 import type { ConformanceReport } from '@nir/conformance';
 import { testBackends } from '@nir/store/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clinicalHeaders, DEMO_DIR, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
+import {
+  clinicalHeaders,
+  DEMO_DIR,
+  errorCode,
+  startTestRegistry,
+  type TestRegistry,
+} from './support/harness.ts';
 import { validPointer } from './support/pointers.ts';
 
 const backends = await testBackends();
@@ -49,7 +55,16 @@ describe.each(backends)('nir conformance run against a fresh sandbox registry on
   }
 
   it('producer: token, create, read, search, update, supersede, ITI-65, refusals, delete — all pass, nothing left', async () => {
-    const result = await run(['--client', 'demo-provider-a', '--key', key('demo-provider-a'), '--ods', 'RR8', '--role', 'producer']);
+    const result = await run([
+      '--client',
+      'demo-provider-a',
+      '--key',
+      key('demo-provider-a'),
+      '--ods',
+      'RR8',
+      '--role',
+      'producer',
+    ]);
     expectAllPass(result, [
       'RUN-TOKEN',
       'RUN-CREATE',
@@ -63,7 +78,11 @@ describe.each(backends)('nir conformance run against a fresh sandbox registry on
       'RUN-DELETE',
       'RUN-REQUEST-ID-ECHO',
     ]);
-    const live = await t.registry.store.db.selectFrom('pointer_locator').select('id').where('deleted', '=', false).execute();
+    const live = await t.registry.store.db
+      .selectFrom('pointer_locator')
+      .select('id')
+      .where('deleted', '=', false)
+      .execute();
     expect(live).toEqual([]);
   });
 
@@ -85,8 +104,23 @@ describe.each(backends)('nir conformance run against a fresh sandbox registry on
   });
 
   it('audit: search, read, export, refusals — all pass', async () => {
-    const result = await run(['--client', 'demo-audit', '--key', key('demo-audit'), '--ods', 'RR8', '--role', 'audit']);
-    expectAllPass(result, ['RUN-TOKEN', 'RUN-AUDIT-SEARCH', 'RUN-AUDIT-EXPORT', 'RUN-REFUSALS-HEADERS', 'RUN-REQUEST-ID-ECHO']);
+    const result = await run([
+      '--client',
+      'demo-audit',
+      '--key',
+      key('demo-audit'),
+      '--ods',
+      'RR8',
+      '--role',
+      'audit',
+    ]);
+    expectAllPass(result, [
+      'RUN-TOKEN',
+      'RUN-AUDIT-SEARCH',
+      'RUN-AUDIT-EXPORT',
+      'RUN-REFUSALS-HEADERS',
+      'RUN-REQUEST-ID-ECHO',
+    ]);
   });
 
   it('the sandbox refuses a real-range NHS number (422 at subject.identifier.value) and accepts a test one', async () => {
@@ -115,7 +149,16 @@ describe.each(backends)('nir conformance run against a fresh sandbox registry on
 
   it('a failing run exits 3 and says which check failed (a client without a producer grant for the type)', async () => {
     const result = await run([
-      ...['--client', 'demo-provider-b', '--key', key('demo-provider-b'), '--ods', 'RAE', '--role', 'producer'],
+      ...[
+        '--client',
+        'demo-provider-b',
+        '--key',
+        key('demo-provider-b'),
+        '--ods',
+        'RAE',
+        '--role',
+        'producer',
+      ],
       ...['--type', 'https://nicip.nhs.uk|MAXIB'],
     ]);
     expect(result.code).toBe(3);
