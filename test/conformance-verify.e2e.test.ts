@@ -46,7 +46,13 @@ describe.each(backends)('nir conformance verify on $name', (backend) => {
 
   async function cli(args: string[]) {
     const output = captureOutput();
-    const code = await runCli(args, { output, env: {}, store: t.registry.store, fetch });
+    const code = await runCli(args, {
+      output,
+      env: {},
+      store: t.registry.store,
+      fetch,
+      actor: 'cli:test-operator',
+    });
     return { code, out: output.out + output.err };
   }
 
@@ -232,6 +238,13 @@ describe.each(backends)('nir conformance verify on $name', (backend) => {
     expect(await count('pointer_history', 'demo-provider-b')).toBe(0);
     expect(otherBefore).toBeGreaterThan(0);
     expect(await count('audit_event', 'demo-provider-a')).toBe(before);
+    // The reset is itself audited, in the same transaction, under the operator's name.
+    const resets = await db
+      .selectFrom('audit_event')
+      .select(['client_id', 'outcome'])
+      .where('subtype', '=', 'sandbox-reset')
+      .execute();
+    expect(resets).toEqual([{ client_id: 'cli:test-operator', outcome: '0' }]);
     // Outside a reset the audit stays immutable, even in the sandbox.
     await expect(
       db.deleteFrom('audit_event').where('client_id', '=', 'demo-provider-a').execute(),

@@ -50,6 +50,7 @@ export async function verifyClient(input: VerifyInput): Promise<ConformanceRepor
     kind: 'verify',
     registry: input.registry,
     plan: { name: input.plan.plan, version: input.plan.version, title: input.plan.title },
+    steps: input.plan.steps.map((s) => ({ id: s.id, do: s.do, checks: s.checks })),
     client: { id: input.clientId },
     period: { since: input.since, until },
     generatedAt: now.toISOString(),

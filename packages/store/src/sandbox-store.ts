@@ -4,7 +4,9 @@
  * and audit. The audit trail and the pointer history stay immutable everywhere else: the
  * triggers let a reset delete only in a marked database, inside the reset's own transaction.
  */
+import type { AuditEvent } from '@medplum/fhirtypes';
 import { type Kysely, sql } from 'kysely';
+import { AuditStore } from './audit-store.ts';
 import type { DatabaseSchema } from './schema.ts';
 
 type Db = Kysely<DatabaseSchema>;
@@ -44,9 +46,10 @@ export class SandboxStore {
   /**
    * Removes everything `clientId` wrote and everything the audit trail holds of it: the
    * pointers it created (live rows, locator rows, history) and the AuditEvents naming it as the
-   * client. One transaction; refused by the database unless it is a sandbox.
+   * client. `record` (the reset's own AuditEvents) commits in the same transaction, so a reset
+   * is never unaudited. Refused by the database unless it is a sandbox.
    */
-  async reset(clientId: string): Promise<SandboxResetResult> {
+  async reset(clientId: string, record: readonly AuditEvent[] = []): Promise<SandboxResetResult> {
     return this.#db.transaction().execute(async (trx) => {
       if (!(await new SandboxStore(trx).isMarked())) {
         throw new Error('this database is not a sandbox: its audit and pointer history are immutable');
@@ -81,6 +84,7 @@ export class SandboxStore {
         historyRows = Number(history.numDeletedRows);
       }
       const audit = await trx.deleteFrom('audit_event').where('client_id', '=', clientId).executeTakeFirst();
+      await new AuditStore(trx).insert(record, trx);
       return { pointers, historyRows, auditEvents: Number(audit.numDeletedRows) };
     });
   }

@@ -30,6 +30,7 @@ import {
   verifyReportSignature,
   writeReportFiles,
 } from '@nir/conformance';
+import { NIR_CLIENT_ID_SYSTEM, toAuditEvents } from '@nir/core';
 import { readConfig } from '@nir/server';
 import { SandboxStore, SigningKeyStore } from '@nir/store';
 import { type Command, InvalidArgumentError } from 'commander';
@@ -186,6 +187,30 @@ export async function runCommand(ctx: CliContext, options: RunOptions): Promise<
   return report;
 }
 
+/** The reset's own AuditEvent: the operator (CLI user) removed a client's sandbox data. */
+function resetEvents(ctx: CliContext, clientId: string): ReturnType<typeof toAuditEvents> {
+  let serverUrl = 'urn:nir:cli';
+  try {
+    serverUrl = readConfig(ctx.env).publicUrl;
+  } catch {
+    // the configuration is checked when the database opens
+  }
+  return toAuditEvents({
+    recorded: new Date().toISOString(),
+    kind: { subtype: 'sandbox-reset', action: 'D' },
+    status: 200,
+    client: { clientId: ctx.actor, name: 'nir conformance reset (operator)', verified: true },
+    serverUrl,
+    patients: [],
+    pointers: [],
+    custodians: [],
+    objects: [
+      { system: NIR_CLIENT_ID_SYSTEM, value: clientId, description: 'Client whose sandbox data was reset' },
+    ],
+    description: `Sandbox reset of ${clientId}: its pointers and its AuditEvents removed (R15)`,
+  });
+}
+
 async function loadJwks(ctx: CliContext, source: string): Promise<JSONWebKeySet> {
   const text = /^https?:\/\//.test(source)
     ? await (await ctx.fetch(source, { signal: AbortSignal.timeout(15_000) })).text()
@@ -261,9 +286,11 @@ export function registerConformanceCommands(program: Command, ctx: CliContext): 
     .requiredOption('--client <id>', 'the client id whose sandbox data goes')
     .action(async (options: { client: string }) => {
       const result = await ctx.stores.withStore((store) =>
-        new SandboxStore(store.db).reset(options.client).catch((error: unknown) => {
-          throw new CliError(`Reset refused: ${(error as Error).message}`, 1, { cause: error });
-        }),
+        new SandboxStore(store.db)
+          .reset(options.client, resetEvents(ctx, options.client))
+          .catch((error: unknown) => {
+            throw new CliError(`Reset refused: ${(error as Error).message}`, 1, { cause: error });
+          }),
       );
       println(
         ctx.output,

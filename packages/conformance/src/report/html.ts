@@ -27,6 +27,7 @@ th{background:#f0f2f6}
 .check h3{margin:.1rem 0 .3rem;font-size:1.05rem}
 .label{font-weight:600}
 code{font-size:.85em;word-break:break-all}
+.fail-link{color:#b3261e;font-weight:700}.pass-link{color:#1e7a3c}
 `;
 
 function checkSection(check: CheckResult): string {
@@ -48,6 +49,22 @@ function checkSection(check: CheckResult): string {
 ${check.status === 'fail' ? `<p class="hint"><span class="label">Hint:</span> ${escapeHtml(check.hint)}</p>` : ''}
 ${evidence}
 </section>`;
+}
+
+function stepsSection(report: ConformanceReport): string {
+  if (!report.steps?.length) return '';
+  const status = new Map(report.checks.map((c) => [c.id, c.status]));
+  const rows = report.steps
+    .map(
+      (step) =>
+        `<tr><td>${escapeHtml(step.id)}</td><td>${escapeHtml(step.do)}</td><td>${step.checks
+          .map(
+            (id) => `<a href="#${escapeHtml(id)}" class="${status.get(id) ?? ''}-link">${escapeHtml(id)}</a>`,
+          )
+          .join('<br>')}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Plan steps</h2><table class="steps"><thead><tr><th>Step</th><th>What the system does</th><th>Judged by</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** Renders `report` as a self-contained HTML page. */
@@ -77,6 +94,7 @@ export function toHtml(report: ConformanceReport): string {
 </tbody></table>
 <details><summary>Profile versions (${report.registry.profiles.length})</summary>
 <table><thead><tr><th>Resource</th><th>Id</th><th>Version</th></tr></thead><tbody>${profiles}</tbody></table></details>
+${stepsSection(report)}
 <h2>Checks</h2>
 ${report.checks.map(checkSection).join('\n')}
 <p class="meta">The JSON of this report is signed by the registry (a JWS, file <code>*.json.jws</code>): verify it with <code>pnpm nir conformance verify-report</code>.</p>

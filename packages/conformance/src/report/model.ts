@@ -32,6 +32,8 @@ export interface ConformanceReport {
   kind: 'verify' | 'run';
   registry: RegistryFacts;
   plan: { name: string; version: string; title: string };
+  /** The plan's steps (verify reports): what the supplier did, and the checks judging each. */
+  steps?: { id: string; do: string; checks: string[] }[] | undefined;
   client: { id: string; ods?: string | undefined; role?: string | undefined };
   period: { since: string; until: string };
   generatedAt: string;
