@@ -28,7 +28,7 @@ describe.each(backends)('nir conformance run against a fresh sandbox registry on
   beforeAll(async () => {
     t = await startTestRegistry(await backend.open(), { env: { NIR_SANDBOX: 'true' } });
     outDir = await mkdtemp(path.join(tmpdir(), 'nir-conformance-'));
-  });
+  }, 120_000);
   afterAll(async () => {
     await t?.close();
     await rm(outDir, { recursive: true, force: true });

@@ -92,7 +92,7 @@ describe.each(backends)('nir conformance verify on $name', (backend) => {
     const c2 = new Date().toISOString();
     await verify('good-consumer', 'consumer', 'demo-consumer', c0, c1);
     await verify('faulty-consumer', 'consumer', 'demo-consumer', c1, c2);
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await t?.close();
