@@ -6,7 +6,7 @@
  * exercised on both databases.
  */
 import { randomInt } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +31,7 @@ import {
   seedConsumerPlan,
 } from './conformance/reference-clients.ts';
 import { chromiumAvailable, launchBrowser, saveScreenshot } from './support/browser.ts';
-import { startTestRegistry, type TestRegistry } from './support/harness.ts';
+import { REPO_ROOT, startTestRegistry, type TestRegistry } from './support/harness.ts';
 
 const backends = await testBackends();
 const example = await examplePointer(INSTALL_ROOT);
@@ -96,6 +96,11 @@ describe.each(backends)('nir conformance verify on $name', (backend) => {
 
   afterAll(async () => {
     await t?.close();
+    // Kept for a person to read, like the screenshots: test-results/conformance/<backend>/.
+    if (outDir)
+      await cp(outDir, path.join(REPO_ROOT, 'test-results', 'conformance', backend.name), {
+        recursive: true,
+      });
     await rm(outDir, { recursive: true, force: true });
   });
 
