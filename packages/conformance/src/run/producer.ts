@@ -30,7 +30,7 @@ function idOf(body: unknown): string {
   return id;
 }
 
-/** Runs the producer checks; returns the ids it could not delete (none when clean). */
+/** Runs the producer checks; RUN-DELETE fails if any pointer the run made is left behind. */
 export async function runProducer(input: ProducerRunInput): Promise<void> {
   const { script, client, example, runId } = input;
   const ods = client.identity.ods;
