@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerCatalogueCommands } from './commands/catalogue/index.ts';
+import { registerConformanceCommands } from './commands/conformance.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
@@ -32,6 +33,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
   registerMigrateCommand(program, ctx);
   registerDemoCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerConformanceCommands(program, ctx);
   return program;
 }
 

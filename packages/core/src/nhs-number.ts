@@ -24,3 +24,25 @@ export function isValidNhsNumber(value: string): boolean {
   if (!/^\d{10}$/.test(value)) return false;
   return nhsNumberCheckDigit(value.slice(0, 9)) === Number(value[9]);
 }
+
+/**
+ * True for an NHS number of the test range NHS England issues for testing (999 prefix) that also
+ * passes Modulus 11: the only patients a sandbox registry accepts (R15), so that a real patient
+ * can never be written there.
+ */
+export function isTestRangeNhsNumber(value: string): boolean {
+  return value.startsWith('999') && isValidNhsNumber(value);
+}
+
+/**
+ * A test-range NHS number ({@link isTestRangeNhsNumber}) from a source of random integers
+ * (`randomInt(n)` in `[0, n)`), e.g. `node:crypto`'s `randomInt`. Conformance plans draw fresh
+ * patients with it on every run.
+ */
+export function randomTestRangeNhsNumber(randomInt: (limit: number) => number): string {
+  for (;;) {
+    const base = `999${String(randomInt(1_000_000)).padStart(6, '0')}`;
+    const check = nhsNumberCheckDigit(base);
+    if (check !== undefined) return `${base}${check}`;
+  }
+}

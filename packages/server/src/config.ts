@@ -41,6 +41,11 @@ export interface ServerConfig {
   consumerSearchCap: number;
   /** The largest page size a consumer's `_count` gets. */
   consumerMaxCount: number;
+  /**
+   * Conformance sandbox (R15): only NHS test-range numbers are written, and the database is
+   * marked as a sandbox (its suppliers' data and audit can be reset by the operator).
+   */
+  sandbox?: boolean;
 }
 
 function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -106,5 +111,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     auditDiscard,
     consumerSearchCap: integer('NIR_CONSUMER_SEARCH_CAP', env.NIR_CONSUMER_SEARCH_CAP, 1000, 1, 10_000),
     consumerMaxCount: integer('NIR_CONSUMER_MAX_COUNT', env.NIR_CONSUMER_MAX_COUNT, 100, 1, 1000),
+    sandbox: flag('NIR_SANDBOX', env.NIR_SANDBOX, false),
   };
 }

@@ -9,6 +9,7 @@ import {
   openStore,
   PointerRepository,
   ReplayGuard,
+  SandboxStore,
   SigningKeyStore,
   type Store,
 } from '@nir/store';
@@ -27,6 +28,7 @@ import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { consumerModule } from './routes/consumer/index.ts';
 import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
 import { producerModule } from './routes/producer/index.ts';
+import { checkSandbox } from './sandbox.ts';
 
 /** A running registry's parts. */
 export interface Registry {
@@ -96,13 +98,18 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
 
   const profilesDir = options.profilesDir ?? DEFAULT_PROFILES_DIR;
   const published = await loadPublishedProfiles(profilesDir);
+  await checkSandbox(new SandboxStore(store.db), config.sandbox === true);
   const pointers = new PointerRepository(store.db);
   const reindexed = await pointers.reindexSearchFacts();
   if (reindexed > 0) logger.info({ pointers: reindexed }, 'search facts recomputed');
   const modules: Partial<Record<FhirApi, ApiModule[]>> = {
     ...options.modules,
     producer: [
-      producerModule({ pointers, schema: published.pointerSchema, profiles: published.resources }),
+      producerModule({
+        pointers,
+        schema: { ...published.pointerSchema, sandbox: config.sandbox === true },
+        profiles: published.resources,
+      }),
       ...(options.modules?.producer ?? []),
     ],
     consumer: [

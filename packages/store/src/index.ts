@@ -10,5 +10,6 @@ export { type NewPointerRows, newPointerRows } from './pointer-rows.ts';
 export type { PageEntry, SearchPage } from './pointer-search.ts';
 export { countStatement, pageStatement } from './pointer-search.ts';
 export * from './replay-guard.ts';
+export * from './sandbox-store.ts';
 export * from './schema.ts';
 export * from './signing-key-store.ts';

@@ -85,6 +85,7 @@ export const NIR_SUBTYPES = {
   'signing-key-rotation': 'Registry signing key rotation',
   'audit-retention': 'Audit retention: expired partitions dropped',
   'request-refused': 'Request refused before its interaction was known',
+  'sandbox-reset': "Conformance sandbox reset: a supplier's sandbox pointers and audit removed (R15)",
 } as const;
 export type NirSubtype = keyof typeof NIR_SUBTYPES;
 

@@ -4,7 +4,8 @@
  * fault). Stage C (who may write what) needs the caller and lives in `producer-rules.ts`.
  */
 import type { DocumentReference, Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { OperationOutcomeError } from '../outcomes.ts';
+import { isTestRangeNhsNumber } from '../nhs-number.ts';
+import { OperationOutcomeError, refuse } from '../outcomes.ts';
 import { checkBusinessRules, type WriteMode } from './business-rules.ts';
 import { ElementModel } from './element-model.ts';
 import { datatypeIssues } from './fhir-datatypes.ts';
@@ -19,6 +20,11 @@ export interface PointerSchema {
   profile: StructureDefinition;
   model: ElementModel;
   terminology: Terminology;
+  /**
+   * Sandbox registry (`NIR_SANDBOX`, R15): only NHS test-range numbers are accepted, so a real
+   * patient can never be written.
+   */
+  sandbox?: boolean | undefined;
 }
 
 /** Builds the schema from the published conformance resources; throws when one is missing or inconsistent. */
@@ -54,6 +60,14 @@ export function validatePointer(schema: PointerSchema, body: unknown, mode: Writ
   if (failure) {
     const { rule: _rule, ...issue } = failure;
     throw new OperationOutcomeError(issue);
+  }
+  const nhsNumber = pointer.subject?.identifier?.value ?? '';
+  if (schema.sandbox && !isTestRangeNhsNumber(nhsNumber)) {
+    throw refuse(
+      'UNPROCESSABLE_ENTITY',
+      'This is a sandbox registry: only NHS test-range numbers (999 prefix, valid Modulus 11) are accepted',
+      'subject.identifier.value',
+    );
   }
   return pointer;
 }
