@@ -4,6 +4,7 @@
  * output; `runCli` turns any failure into a message and an exit code.
  */
 import { Command } from 'commander';
+import rootPackage from '../../../package.json' with { type: 'json' };
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerCatalogueCommands } from './commands/catalogue/index.ts';
 import { registerDemoCommands } from './commands/demo.ts';
@@ -12,6 +13,7 @@ import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerTokenCommand } from './commands/token.ts';
 import { type CliDeps, createContext } from './context.ts';
 import { reportError } from './errors.ts';
+import { addHelpTexts } from './help-text.ts';
 import { processOutput } from './output.ts';
 
 /** Builds the `nir` program. Its commands throw on failure; {@link runCli} reports them. */
@@ -25,6 +27,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       writeErr: (text) => ctx.output.stderr(text),
     })
     .exitOverride()
+    .version(rootPackage.version, '-V, --version', 'print the registry version')
     .showHelpAfterError('(add --help for usage)');
   registerTokenCommand(program, ctx);
   registerCatalogueCommands(program, ctx);
@@ -32,6 +35,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
   registerMigrateCommand(program, ctx);
   registerDemoCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  addHelpTexts(program);
   return program;
 }
 
