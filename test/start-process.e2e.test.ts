@@ -13,17 +13,10 @@ import { openStore } from '@nir/store';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/free-port.ts';
 import { REPO_ROOT } from './support/harness.ts';
+import { USER_PATH } from './support/readme-blocks.ts';
 
 const run = promisify(execFile);
 
-/**
- * A user's shell PATH: without the node_modules/.bin folders a package script adds (vitest runs
- * under one), whose `node` shim would sit between this test and pnpm.
- */
-const USER_PATH = (process.env.PATH ?? '')
-  .split(path.delimiter)
-  .filter((dir) => !dir.includes(`${path.sep}node_modules${path.sep}`))
-  .join(path.delimiter);
 const USER_ENV = { PATH: USER_PATH, HOME: process.env.HOME ?? '/tmp' };
 const dataDirs: string[] = [];
 

@@ -31,6 +31,7 @@ describe('nir --help', () => {
     for (const line of exampleLines) expect(line).toContain(`nir ${path}`);
     const env = help.split('Environment:')[1] ?? '';
     if (path === 'token') expect(env).toContain('NIR_PUBLIC_URL');
+    else if (path === 'client-key') expect(env).toContain('NIR_DEBUG');
     else expect(env).toContain('DATABASE_URL');
   });
 

@@ -54,6 +54,7 @@ export const COMMAND_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'keys list': ['pnpm nir keys list --json'],
   migrate: ['DATABASE_URL=postgres://nir@db.example/nir pnpm nir migrate'],
   'demo seed': ['pnpm nir demo seed'],
+  'client-key': ['pnpm nir client-key my-admin', 'pnpm nir client-key my-pacs --alg RS384 --dir keys'],
   'audit export': [
     'pnpm nir audit export --org RR8 --since 2026-11-01T00:00:00Z --out rr8.ndjson',
     'pnpm nir audit export --all --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --out all.ndjson',
@@ -77,7 +78,12 @@ export function addHelpTexts(program: Command): void {
   for (const command of leafCommands(program)) {
     const name = commandPath(command);
     const examples = COMMAND_EXAMPLES[name] ?? [];
-    const env = name === 'token' ? TOKEN_ENV : DATABASE_ENV;
+    const env =
+      name === 'token'
+        ? TOKEN_ENV
+        : name === 'client-key'
+          ? ['NIR_DEBUG          set to print stack traces on failure']
+          : DATABASE_ENV;
     const lines = [
       '',
       'Examples:',

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import rootPackage from '../../../package.json' with { type: 'json' };
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerCatalogueCommands } from './commands/catalogue/index.ts';
+import { registerClientKeyCommand } from './commands/client-key.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
@@ -35,6 +36,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
   registerMigrateCommand(program, ctx);
   registerDemoCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerClientKeyCommand(program, ctx);
   addHelpTexts(program);
   return program;
 }
