@@ -25,7 +25,7 @@ describe('quick start on the embedded database', () => {
     const first = await startServerProcess({ NIR_DATA_DIR: dataDir });
     let second: ServerProcess | undefined;
     try {
-      expect(first.output()).toContain('pnpm nir token --client demo-consumer');
+      expect(first.output()).toContain('pnpm -s nir token --client demo-consumer');
       const assertion = await demoAssertion(first.url, 'demo-consumer', 'RWY');
       const consumer = await tokenRequest(first.url, assertion);
       expect(consumer.status).toBe(200);
@@ -93,6 +93,8 @@ describe('start on PostgreSQL', () => {
           await demoAssertion(running.url, 'demo-consumer', 'RWY'),
         );
         expect(refused.status).toBe(401);
+        expect(running.output()).toContain('Demo mode is off');
+        expect(running.output()).toContain('NIR_DEMO_MODE=true');
         expect((await fetch(`${running.url}/_status`)).status).toBe(200);
       } finally {
         if (running) await stopServerProcess(running);

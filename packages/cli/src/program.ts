@@ -4,8 +4,10 @@
  * output; `runCli` turns any failure into a message and an exit code.
  */
 import { Command } from 'commander';
+import rootPackage from '../../../package.json' with { type: 'json' };
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerCatalogueCommands } from './commands/catalogue/index.ts';
+import { registerClientKeyCommand } from './commands/client-key.ts';
 import { registerConformanceCommands } from './commands/conformance.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerKeysCommands } from './commands/keys.ts';
@@ -13,6 +15,7 @@ import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerTokenCommand } from './commands/token.ts';
 import { type CliDeps, createContext } from './context.ts';
 import { reportError } from './errors.ts';
+import { addHelpTexts } from './help-text.ts';
 import { processOutput } from './output.ts';
 
 /** Builds the `nir` program. Its commands throw on failure; {@link runCli} reports them. */
@@ -26,6 +29,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       writeErr: (text) => ctx.output.stderr(text),
     })
     .exitOverride()
+    .version(rootPackage.version, '-V, --version', 'print the registry version')
     .showHelpAfterError('(add --help for usage)');
   registerTokenCommand(program, ctx);
   registerCatalogueCommands(program, ctx);
@@ -34,6 +38,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
   registerDemoCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerConformanceCommands(program, ctx);
+  registerClientKeyCommand(program, ctx);
+  addHelpTexts(program);
   return program;
 }
 

@@ -67,7 +67,7 @@ describe('nir token', () => {
     });
   });
 
-  it('exits 1 with the error JSON on stderr when the registry refuses', async () => {
+  it("exits 1 with the registry's reason on stderr when it refuses", async () => {
     const unknown = await nir(
       'token',
       '--client',
@@ -79,14 +79,15 @@ describe('nir token', () => {
     );
     expect(unknown.code).toBe(1);
     expect(unknown.out).toBe('');
-    expect(JSON.parse(unknown.err)).toEqual({
-      error: 'invalid_client',
-      error_description: 'Client authentication failed',
-    });
+    expect(unknown.err).toBe(
+      'The registry refused the token (HTTP 401 invalid_client): Client authentication failed\n',
+    );
 
     const wrongOrg = await nir('token', '--client', 'demo-consumer', '--org', 'RR8', '--url', origin);
     expect(wrongOrg.code).toBe(1);
-    expect(JSON.parse(wrongOrg.err)).toMatchObject({ error: 'unauthorized_client' });
+    expect(wrongOrg.err).toBe(
+      'The registry refused the token (HTTP 403 unauthorized_client): The client is not registered to act for that organisation\n',
+    );
   });
 
   it('exits 1 when a client has no key file', async () => {

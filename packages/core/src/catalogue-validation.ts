@@ -1,22 +1,26 @@
 /**
- * Validation of catalogue records sent by administrators (admin API and CLI). Each problem
- * names the offending field, so the caller gets an OperationOutcome with an expression.
+ * Validation of catalogue records sent by administrators (admin API bodies, the CLI and catalogue
+ * import files): first by their JSON Schemas (`catalogue-schemas.ts`, with ajv), then the rules
+ * a schema cannot say (unique kids, interactions of the grant's role). Each problem names the
+ * offending field, so the caller gets an OperationOutcome with an expression.
  */
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import {
-  ACCESS_CONTROLS,
   type AccessControl,
-  CLIENT_STATUSES,
   type ClientStatus,
   INTERACTIONS,
   type Interaction,
-  ORGANISATION_STATUSES,
   type OrganisationStatus,
   type PublicJwk,
   ROLE_INTERACTIONS,
-  ROLES,
   type Role,
 } from './catalogue.ts';
-import { isOdsCodeShape } from './ods.ts';
+import {
+  CATALOGUE_FILE_SCHEMA,
+  CLIENT_SCHEMA,
+  GRANT_SCHEMA,
+  ORGANISATION_SCHEMA,
+} from './catalogue-schemas.ts';
 import { type IssueSpec, OperationOutcomeError } from './outcomes.ts';
 
 /** Fields an administrator sends to create or replace an organisation. */
@@ -50,8 +54,15 @@ type Body = Record<string, unknown>;
 
 class Problems {
   readonly list: IssueSpec[] = [];
+  private readonly seen = new Set<string>();
+  /** One problem per field: the first found. */
   add(expression: string, diagnostics: string): void {
+    if (this.seen.has(expression)) return;
+    this.seen.add(expression);
     this.list.push({ code: 'MESSAGE_NOT_WELL_FORMED', expression, diagnostics });
+  }
+  has(expression: string): boolean {
+    return this.seen.has(expression);
   }
   throwIfAny(): void {
     if (this.list.length > 0) throw new OperationOutcomeError(this.list);
@@ -68,162 +79,161 @@ function asObject(body: unknown): Body {
   return body as Body;
 }
 
-function rejectUnknown(body: Body, allowed: readonly string[], problems: Problems): void {
-  for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) problems.add(key, `${key}: Extra inputs are not permitted`);
+const ajv = new Ajv2020({
+  allErrors: true,
+  useDefaults: true,
+  verbose: true,
+  strict: true,
+  strictTypes: false,
+  strictRequired: false,
+});
+const validators = new Map<object, ValidateFunction>();
+
+/** The compiled validator of `schema` (compiled once). */
+function validatorOf(schema: object): ValidateFunction {
+  let validate = validators.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    validators.set(schema, validate);
+  }
+  return validate;
+}
+
+/** A JSON pointer (`/jwks/keys/0/kid`) as a FHIRPath-like expression (`jwks.keys[0].kid`). */
+export function pointerToExpression(pointer: string): string {
+  let out = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    out += /^\d+$/.test(part) ? `[${part}]` : out === '' ? part : `.${part}`;
+  }
+  return out;
+}
+
+/** Where a schema error is reported, and what it says. */
+function describeError(error: ErrorObject): [string, string] {
+  const at = pointerToExpression(error.instancePath);
+  const child = (name: string) => (at === '' ? name : `${at}.${name}`);
+  // A JWK's faults are reported on the key; a malformed JWKS on jwks.
+  const key = /^(jwks\.keys\[\d+\])/.exec(at)?.[1];
+  if (key) return [key, `${key}: must be a public RSA or EC key with a kid`];
+  if (at === 'jwks' || at === 'jwks.keys' || (at === '' && error.params.missingProperty === 'jwks')) {
+    return ['jwks', 'jwks: Field required (a JWKS with at least one public key)'];
+  }
+  switch (error.keyword) {
+    case 'required': {
+      const name = child(String(error.params.missingProperty));
+      return [name, `${name}: Field required`];
+    }
+    case 'additionalProperties': {
+      const name = child(String(error.params.additionalProperty));
+      return [name, `${name}: Extra inputs are not permitted`];
+    }
+    case 'enum':
+      return [at, `${at}: Input should be one of ${(error.params.allowedValues as unknown[]).join(', ')}`];
+    case 'pattern': {
+      const description = (error.parentSchema as { description?: unknown } | undefined)?.description;
+      const expected = typeof description === 'string' ? description : `like ${String(error.params.pattern)}`;
+      return [at, `${at}: must be ${expected}`];
+    }
+    default:
+      return [at, `${at}: ${error.message ?? 'is not valid'}`];
   }
 }
 
-function text(body: Body, key: string, problems: Problems, pattern?: RegExp): string {
-  const value = body[key];
-  if (typeof value !== 'string' || value.trim() === '') {
-    problems.add(key, `${key}: Field required (a non-empty string)`);
-    return '';
+/**
+ * Validates `raw` against `schema`: the JSON Schema's defaults filled in on a copy, every
+ * problem added to `problems` (one per field).
+ */
+function checkSchema(schema: object, raw: Body, problems: Problems): Body {
+  const data = structuredClone(raw);
+  const validate = validatorOf(schema);
+  if (!validate(data)) {
+    for (const error of validate.errors ?? []) {
+      problems.add(...describeError(error));
+    }
   }
-  if (pattern && !pattern.test(value)) problems.add(key, `${key}: Value '${value}' is not valid`);
-  return value;
+  return data;
 }
 
-function oneOf<T extends string>(
-  body: Body,
-  key: string,
-  allowed: readonly T[],
-  problems: Problems,
-  fallback?: T,
-): T {
-  const value = body[key] ?? fallback;
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    problems.add(key, `${key}: Input should be one of ${allowed.join(', ')}`);
-    return allowed[0] as T;
+/**
+ * Validates a catalogue import file against its JSON Schema: the problems, each naming the field
+ * (`clients[2].jwks.keys[0]`); empty when the file is well formed.
+ */
+export function catalogueFileProblems(raw: unknown): IssueSpec[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return [
+      { code: 'MESSAGE_NOT_WELL_FORMED', expression: '$', diagnostics: 'a catalogue file is a JSON object' },
+    ];
   }
-  return value as T;
+  const problems = new Problems();
+  checkSchema(CATALOGUE_FILE_SCHEMA, raw as Body, problems);
+  return problems.list;
 }
 
-function stringList(body: Body, key: string, problems: Problems, check: (v: string) => boolean): string[] {
-  const value = body[key] ?? [];
-  if (!Array.isArray(value)) {
-    problems.add(key, `${key}: Input should be a list of strings`);
-    return [];
-  }
-  value.forEach((item, i) => {
-    if (typeof item !== 'string' || !check(item))
-      problems.add(`${key}[${i}]`, `${key}[${i}]: Value is not valid`);
-  });
-  return value.filter((v): v is string => typeof v === 'string');
-}
+const unique = <T>(values: T[]): T[] => [...new Set(values)];
 
 /** Validates an organisation record; throws an OperationOutcomeError naming each bad field. */
 export function parseOrganisationInput(raw: unknown): OrganisationInput {
-  const body = asObject(raw);
   const problems = new Problems();
-  rejectUnknown(body, ['odsCode', 'name', 'status'], problems);
-  const odsCode = text(body, 'odsCode', problems);
-  if (odsCode && !isOdsCodeShape(odsCode))
-    problems.add('odsCode', 'odsCode: must be 3–9 upper-case letters or digits');
-  const name = text(body, 'name', problems);
-  const status = oneOf(body, 'status', ORGANISATION_STATUSES, problems, 'active');
+  const body = checkSchema(ORGANISATION_SCHEMA, asObject(raw), problems);
   problems.throwIfAny();
-  return { odsCode, name, status };
-}
-
-const CLIENT_ID_PATTERN = /^[A-Za-z0-9._-]{3,64}$/;
-
-function validJwk(key: unknown): key is PublicJwk {
-  if (typeof key !== 'object' || key === null) return false;
-  const k = key as Record<string, unknown>;
-  if (typeof k.kid !== 'string' || k.kid === '') return false;
-  if ('d' in k || 'p' in k || 'q' in k || 'k' in k) return false; // private or symmetric material
-  if (k.kty === 'RSA') return typeof k.n === 'string' && typeof k.e === 'string';
-  if (k.kty === 'EC') return typeof k.crv === 'string' && typeof k.x === 'string' && typeof k.y === 'string';
-  return false;
+  return {
+    odsCode: body.odsCode as string,
+    name: body.name as string,
+    status: body.status as OrganisationStatus,
+  };
 }
 
 /** Validates a client system record, including that its JWKS holds only public RSA/EC keys with unique kids. */
 export function parseClientInput(raw: unknown): ClientInput {
-  const body = asObject(raw);
   const problems = new Problems();
-  rejectUnknown(body, ['clientId', 'name', 'status', 'jwks', 'organisations', 'roles', 'admin'], problems);
-  const clientId = text(body, 'clientId', problems, CLIENT_ID_PATTERN);
-  const name = text(body, 'name', problems);
-  const status = oneOf(body, 'status', CLIENT_STATUSES, problems, 'active');
-  const jwks = body.jwks as { keys?: unknown } | undefined;
-  const keys: PublicJwk[] = [];
-  if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
-    problems.add('jwks', 'jwks: Field required (a JWKS with at least one public key)');
-  } else {
-    const kids = new Set<string>();
-    jwks.keys.forEach((key, i) => {
-      if (!validJwk(key)) {
-        problems.add(`jwks.keys[${i}]`, `jwks.keys[${i}]: must be a public RSA or EC key with a kid`);
-      } else if (kids.has(key.kid as string)) {
-        problems.add(`jwks.keys[${i}].kid`, `jwks.keys[${i}].kid: kid must be unique`);
-      } else {
-        kids.add(key.kid as string);
-        keys.push(key);
-      }
+  const body = checkSchema(CLIENT_SCHEMA, asObject(raw), problems);
+  const keys = ((body.jwks as { keys?: unknown } | undefined)?.keys ?? []) as PublicJwk[];
+  const kids = new Set<unknown>();
+  if (Array.isArray(keys)) {
+    keys.forEach((key, i) => {
+      const kid = (key as { kid?: unknown } | null)?.kid;
+      if (typeof kid !== 'string' || problems.has(`jwks.keys[${i}]`)) return; // a bad key is named already
+      if (kids.has(kid)) problems.add(`jwks.keys[${i}].kid`, `jwks.keys[${i}].kid: kid must be unique`);
+      kids.add(kid);
     });
   }
-  const organisations = stringList(body, 'organisations', problems, isOdsCodeShape);
-  const roles = stringList(body, 'roles', problems, (v) =>
-    (ROLES as readonly string[]).includes(v),
-  ) as Role[];
-  const admin = body.admin ?? false;
-  if (typeof admin !== 'boolean') problems.add('admin', 'admin: Input should be a boolean');
   problems.throwIfAny();
   return {
-    clientId,
-    name,
-    status,
+    clientId: body.clientId as string,
+    name: body.name as string,
+    status: body.status as ClientStatus,
     jwks: { keys },
-    organisations: [...new Set(organisations)],
-    roles: [...new Set(roles)],
-    admin: admin === true,
+    organisations: unique(body.organisations as string[]),
+    roles: unique(body.roles as Role[]),
+    admin: body.admin as boolean,
   };
-}
-
-const TYPE_PATTERN = /^[^|\s]+\|[^|\s]+$/;
-
-/** The grant's interactions: each entry checked once, at its index in the request. */
-function interactionList(body: Body, role: Role, problems: Problems): Interaction[] {
-  const value = body.interactions ?? [];
-  if (!Array.isArray(value)) {
-    problems.add('interactions', 'interactions: Input should be a list of strings');
-    return [];
-  }
-  const out: Interaction[] = [];
-  value.forEach((item, i) => {
-    const at = `interactions[${i}]`;
-    if (typeof item !== 'string' || !(INTERACTIONS as readonly string[]).includes(item)) {
-      problems.add(at, `${at}: Input should be one of ${INTERACTIONS.join(', ')}`);
-    } else if (!ROLE_INTERACTIONS[role].includes(item as Interaction)) {
-      problems.add(at, `${at}: '${item}' is not an interaction of the ${role} role`);
-    } else {
-      out.push(item as Interaction);
-    }
-  });
-  return out;
 }
 
 /** Validates a grant; interactions must suit the role, pointer types must be `system|code`. */
 export function parseGrantInput(raw: unknown): GrantInput {
-  const body = asObject(raw);
   const problems = new Problems();
-  rejectUnknown(body, ['odsCode', 'role', 'pointerTypes', 'interactions', 'accessControls'], problems);
-  const odsCode = text(body, 'odsCode', problems);
-  if (odsCode && !isOdsCodeShape(odsCode))
-    problems.add('odsCode', 'odsCode: must be 3–9 upper-case letters or digits');
-  const role = oneOf(body, 'role', ROLES, problems);
-  const pointerTypes = stringList(body, 'pointerTypes', problems, (v) => TYPE_PATTERN.test(v));
-  const interactions = interactionList(body, role, problems);
-  const accessControls = stringList(body, 'accessControls', problems, (v) =>
-    (ACCESS_CONTROLS as readonly string[]).includes(v),
-  ) as AccessControl[];
+  const body = checkSchema(GRANT_SCHEMA, asObject(raw), problems);
+  const role = body.role as Role;
+  const interactions = body.interactions;
+  // The grant's interactions, each checked once, at its index in the request.
+  if (Array.isArray(interactions) && role in ROLE_INTERACTIONS) {
+    interactions.forEach((item: unknown, i) => {
+      if (!(INTERACTIONS as readonly unknown[]).includes(item)) return; // the schema named it
+      if (!ROLE_INTERACTIONS[role].includes(item as Interaction)) {
+        problems.add(
+          `interactions[${i}]`,
+          `interactions[${i}]: '${String(item)}' is not an interaction of the ${role} role`,
+        );
+      }
+    });
+  }
   problems.throwIfAny();
   return {
-    odsCode,
+    odsCode: body.odsCode as string,
     role,
-    pointerTypes: [...new Set(pointerTypes)],
-    interactions: [...new Set(interactions)],
-    accessControls: [...new Set(accessControls)],
+    pointerTypes: unique(body.pointerTypes as string[]),
+    interactions: unique(body.interactions as Interaction[]),
+    accessControls: unique(body.accessControls as AccessControl[]),
   };
 }

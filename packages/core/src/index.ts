@@ -1,6 +1,7 @@
 export * from './access-policy.ts';
 export * from './audit/index.ts';
 export * from './catalogue.ts';
+export * from './catalogue-schemas.ts';
 export * from './catalogue-validation.ts';
 export * from './end-user.ts';
 export * from './nhs-number.ts';

@@ -2,9 +2,14 @@
  * The HTTP application: composes the middleware and routes. Every dependency is passed in;
  * nothing here opens a database or reads the environment.
  */
+
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { CapabilityStatement, DocumentReference } from '@medplum/fhirtypes';
 import type { CatalogueRepository } from '@nir/store';
 import express, { type Express, type RequestHandler, Router } from 'express';
 import type { Logger } from 'pino';
+import { apiReferenceRouter, buildApiReference, DEMO_TRY_IT } from './api-reference/index.ts';
 import { auditedGuard } from './audit/guard.ts';
 import { auditTrail } from './audit/middleware.ts';
 import { negotiateAuditFormats } from './audit/negotiate.ts';
@@ -93,6 +98,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     .post(...tokenEndpoint({ ...deps, tokenUrl }))
     .all(methodNotAllowed(['POST']));
 
+  const statements: Partial<Record<FhirApi, CapabilityStatement>> = {};
   for (const api of FHIR_APIS) {
     const base = `/${api}/FHIR/R4`;
     const router = Router();
@@ -105,6 +111,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
       `${deps.publicUrl}${base}`,
       tokenUrl,
     );
+    statements[api] = statement;
     router
       .route('/metadata')
       .get(metadataRoute(statement))
@@ -131,6 +138,18 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   }
 
   app.use('/admin', auditTrail(deps.audit, adminScope), adminGuard(deps), adminRouter(deps));
+
+  // The API reference (issue 17): generated from the CapabilityStatements above, the catalogue
+  // JSON Schemas and the published example pointer; not audited (no data, no identity).
+  const example = JSON.parse(
+    await readFile(path.join(deps.profilesDir, 'examples', 'DocumentReference-example-report.json'), 'utf8'),
+  ) as DocumentReference;
+  const reference = buildApiReference({
+    publicUrl: deps.publicUrl,
+    statements: statements as Record<FhirApi, CapabilityStatement>,
+    example,
+  });
+  app.use('/docs', apiReferenceRouter(deps.publicUrl, reference, DEMO_TRY_IT));
   app.use(unknownRoute);
   app.use(errorHandler);
   return app;

@@ -1,3 +1,4 @@
+export * from './api-reference/index.ts';
 export * from './app.ts';
 export * from './audit/index.ts';
 export * from './auth/access-token.ts';

@@ -33,15 +33,22 @@ National Imaging Registry running on http://${config.host}:${port} (${registry.s
   }).
 DEMO MODE: demo clients and keys from demo/ are accepted. Never use demo mode in production.
 ${registry.seededDemo ? 'The demo Controller Catalogue and two example pointers (NHS number 9000000009) were seeded.\n' : ''}
-Get a token (in another terminal):
-  pnpm nir token --client demo-consumer          # consumer of RWY
-  pnpm nir token --client demo-provider-a        # provider RR8
-Then, for example:
-  curl -H "Authorization: Bearer <token>" -H "X-Request-Id: $(uuidgen || echo demo-1)" \\
+Try it (in another terminal; the commands work as printed):
+  TOKEN=$(pnpm -s nir token --client demo-consumer --url ${base})   # consumer of RWY
+  curl -s -H "Authorization: Bearer $TOKEN" -H "X-Request-Id: req-$(date +%s)" \\
        -H "NHSD-End-User-Organisation-ODS: RWY" \\
        "${base}/consumer/FHIR/R4/DocumentReference?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009"
+  pnpm -s nir token --client demo-provider-a --url ${base}          # provider RR8
+API reference: ${base}/docs
 Health: ${base}/_status   Discovery: ${base}/.well-known/smart-configuration
 `);
+}
+
+if (!config.demoMode) {
+  process.stdout.write(
+    `National Imaging Registry running on ${base} (${registry.store.backend}). Demo mode is off: ` +
+      'to try the demo clients on this database, start with NIR_DEMO_MODE=true (never in production).\n',
+  );
 }
 
 let stopping = false;

@@ -97,7 +97,7 @@ export async function exportAudit(ctx: CliContext, options: AuditExportOptions):
 
 /** Adds `nir audit ...`. */
 export function registerAuditCommands(program: Command, ctx: CliContext): void {
-  const audit = program.command('audit').description('the audit trail (R7–R10)');
+  const audit = program.command('audit').description('the audit trail');
   audit
     .command('export')
     .description(

@@ -222,7 +222,7 @@ async function loadJwks(ctx: CliContext, source: string): Promise<JSONWebKeySet>
 export function registerConformanceCommands(program: Command, ctx: CliContext): void {
   const group = program
     .command('conformance')
-    .description('supplier conformance kit (R15): plans, verify, run, reports');
+    .description('supplier conformance kit: plans, verify, run, reports');
 
   group
     .command('plan')

@@ -11,7 +11,7 @@ import type { JWK } from 'jose';
 import { createClientAssertion, demoUserClaims } from '../client-assertion.ts';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../errors.ts';
-import { eprintln, println } from '../output.ts';
+import { println } from '../output.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const DEFAULT_ORIGIN = 'http://127.0.0.1:8080';
@@ -122,6 +122,21 @@ function unreachable(origin: string, error: unknown): CliError {
   );
 }
 
+/** The registry's refusal as one readable line: the OAuth error and the server's reason. */
+function refused(status: number, body: unknown, text: string): CliError {
+  const { error, error_description: description } = (body ?? {}) as {
+    error?: unknown;
+    error_description?: unknown;
+  };
+  if (typeof error !== 'string') {
+    return new CliError(
+      `The registry refused the token (HTTP ${status}): ${text.slice(0, 500) || 'no body'}`,
+    );
+  }
+  const reason = typeof description === 'string' && description !== '' ? `: ${description}` : '';
+  return new CliError(`The registry refused the token (HTTP ${status} ${error})${reason}`);
+}
+
 /** Requests a token and prints it (or the whole response with `json`). */
 export async function requestToken(ctx: CliContext, options: TokenOptions): Promise<void> {
   const origin = registryOrigin(options.url, ctx.env);
@@ -163,13 +178,7 @@ export async function requestToken(ctx: CliContext, options: TokenOptions): Prom
   } catch {
     body = undefined;
   }
-  if (!response.ok) {
-    eprintln(
-      ctx.output,
-      body === undefined ? text || `HTTP ${response.status}` : JSON.stringify(body, null, 2),
-    );
-    throw new CliError('', 1);
-  }
+  if (!response.ok) throw refused(response.status, body, text);
   const token = (body as { access_token?: unknown } | undefined)?.access_token;
   if (typeof token !== 'string') {
     throw new CliError(`The registry at ${origin} answered without an access_token: ${text.slice(0, 200)}`);

@@ -14,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AssertionVerifierDeps,
+  DEMO_MODE_OFF,
   MAX_ASSERTION_LIFETIME_SECONDS,
   verifyClientAssertion,
 } from './client-assertion.ts';
@@ -113,16 +114,17 @@ describe('verifyClientAssertion', () => {
     throw new Error('expected the assertion to be refused');
   }
 
-  async function expectRefused(pending: Promise<unknown>, reason: string | RegExp): Promise<void> {
+  async function expectRefused(
+    pending: Promise<unknown>,
+    reason: string | RegExp,
+    told = 'Client authentication failed',
+  ): Promise<void> {
     const error = await refusal(pending);
     expect(error.error).toBe('invalid_client');
     expect(error.status).toBe(401);
     expect(error.reason).toMatch(reason);
-    // The caller learns nothing about why.
-    expect(error.toOAuth()).toEqual({
-      error: 'invalid_client',
-      error_description: 'Client authentication failed',
-    });
+    // The caller learns nothing about why, but for demo mode being off (the demo keys are public).
+    expect(error.toOAuth()).toEqual({ error: 'invalid_client', error_description: told });
   }
 
   async function jtiClaimed(jti: string): Promise<boolean> {
@@ -217,6 +219,7 @@ describe('verifyClientAssertion', () => {
     await expectRefused(
       verifyClientAssertion(await assertion(as('demo-client')), deps()),
       "demo client 'demo-client' outside demo mode",
+      DEMO_MODE_OFF,
     );
     const verified = await verifyClientAssertion(
       await assertion(as('demo-client')),
@@ -316,6 +319,7 @@ describe('verifyClientAssertion', () => {
     await expectRefused(
       verifyClientAssertion(await assertion(), deps({ demoThumbprints })),
       'demo key used outside demo mode',
+      DEMO_MODE_OFF,
     );
     const verified = await verifyClientAssertion(
       await assertion(),
@@ -349,6 +353,7 @@ describe('verifyClientAssertion', () => {
     await expectRefused(
       verifyClientAssertion(await assertion({ jti }), deps({ demoThumbprints: new Set([thumbprint]) })),
       'demo key used outside demo mode',
+      DEMO_MODE_OFF,
     );
     expect(await jtiClaimed(jti)).toBe(false);
     await verifyClientAssertion(await assertion({ jti }), deps());

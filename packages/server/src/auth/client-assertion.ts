@@ -45,6 +45,19 @@ function refuse(reason: string): never {
   throw new TokenRequestError('invalid_client', 'Client authentication failed', reason);
 }
 
+/**
+ * The one refusal whose reason the caller is told: the demo clients and keys are public, so
+ * saying that demo mode is off discloses nothing, and tells someone trying the demo on
+ * PostgreSQL what to do.
+ */
+export const DEMO_MODE_OFF =
+  'Client authentication failed: demo clients and demo keys are refused because demo mode is off on this registry ' +
+  '(start it with NIR_DEMO_MODE=true to try the demo; never in production)';
+
+function refuseDemo(reason: string): never {
+  throw new TokenRequestError('invalid_client', DEMO_MODE_OFF, reason);
+}
+
 /** Verifies `assertion`; throws {@link TokenRequestError} (`invalid_client`) on any failure. */
 export async function verifyClientAssertion(
   assertion: string,
@@ -68,7 +81,7 @@ export async function verifyClientAssertion(
   const client = await deps.catalogue.getClient(clientId);
   if (!client) refuse(`unknown client '${clientId}'`);
   if (client.status !== 'active') refuse(`client '${clientId}' is ${client.status}`);
-  if (client.demo && !deps.demoMode) refuse(`demo client '${clientId}' outside demo mode`);
+  if (client.demo && !deps.demoMode) refuseDemo(`demo client '${clientId}' outside demo mode`);
 
   const now = (deps.now ?? Date.now)();
   let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
@@ -94,7 +107,7 @@ export async function verifyClientAssertion(
 
   const key = client.jwks.keys.find((k) => k.kid === header.kid);
   if (key && !deps.demoMode && deps.demoThumbprints.has(await calculateJwkThumbprint(key as JWK))) {
-    refuse('demo key used outside demo mode');
+    refuseDemo('demo key used outside demo mode');
   }
   // Last, so that an invalid assertion never uses up its jti.
   if (!(await deps.replayGuard.claim(clientId, jti, new Date(exp * 1000)))) refuse('jti replayed');

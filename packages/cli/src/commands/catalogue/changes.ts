@@ -65,7 +65,7 @@ export async function listChanges(ctx: CliContext, options: ChangesOptions = {})
 export function registerChangesCommand(catalogue: Command, ctx: CliContext): void {
   catalogue
     .command('changes')
-    .description('show the change history of the catalogue (R19), oldest first')
+    .description('show the change history of the catalogue (who changed what, when), oldest first')
     .addOption(new Option('--entity <entity>', 'only changes of this kind').choices(ENTITIES))
     .option('--key <key>', 'only changes of this record (ODS code, client id, or ODS/role)')
     .option('--limit <n>', 'only the latest n changes', positiveInteger)

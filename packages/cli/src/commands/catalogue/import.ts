@@ -5,6 +5,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  catalogueFileProblems,
   type IssueSpec,
   isOperationOutcomeError,
   OperationOutcomeError,
@@ -117,16 +118,11 @@ function count(results: WriteResult<unknown>[]): ImportCount {
  */
 export async function importCatalogue(ctx: CliContext, file: string): Promise<ImportReport> {
   const raw = await readJsonFile(file, 'catalogue file');
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new OperationOutcomeError(problem('$', 'a catalogue file is a JSON object'));
-  }
+  // The file's JSON Schema first (the same schemas as the admin API): every fault, by its field.
+  const schemaProblems = catalogueFileProblems(raw);
+  if (schemaProblems.some((p) => p.expression === '$')) throw new OperationOutcomeError(schemaProblems);
   const body = raw as Record<string, unknown>;
   const issues: IssueSpec[] = [];
-  for (const key of Object.keys(body)) {
-    if (!['organisations', 'clients', 'grants'].includes(key) && !key.startsWith('_')) {
-      issues.push(problem(key, 'unknown section (expected organisations, clients, grants)'));
-    }
-  }
   const baseDir = path.dirname(path.resolve(file));
   const organisations = parseEach(
     section(body, 'organisations', issues),
@@ -139,7 +135,11 @@ export async function importCatalogue(ctx: CliContext, file: string): Promise<Im
   );
   const clients = parseEach(clientEntries, 'clients', parseClientInput, issues);
   const grants = parseEach(section(body, 'grants', issues), 'grants', parseGrantInput, issues);
-  if (issues.length > 0) throw new OperationOutcomeError(issues);
+  // Then the rules a schema cannot say (unique kids, each grant's interactions of its role),
+  // once per field the schema has not named already.
+  const named = new Set(schemaProblems.map((p) => String(p.expression)));
+  const all = [...schemaProblems, ...issues.filter((p) => !named.has(String(p.expression)))];
+  if (all.length > 0) throw new OperationOutcomeError(all);
 
   return withCatalogue(ctx, async (catalogue) => {
     const known = new Set([
