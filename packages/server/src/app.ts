@@ -2,7 +2,7 @@
  * The HTTP application: composes the middleware and routes. Every dependency is passed in;
  * nothing here opens a database or reads the environment.
  */
-import type { CatalogueRepository } from '@nir/store';
+import type { CatalogueRepository, PoolPressure } from '@nir/store';
 import express, { type Express, type RequestHandler, Router } from 'express';
 import type { Logger } from 'pino';
 import { auditedGuard } from './audit/guard.ts';
@@ -18,6 +18,8 @@ import { errorHandler, methodNotAllowed, refuseHead, unknownRoute } from './http
 import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
 import { requestLogger } from './logging.ts';
+import { shedLoad } from './resilience/load-shedding.ts';
+import { databaseUnavailable } from './resilience/unavailable.ts';
 import { adminRouter } from './routes/admin.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { auditApi } from './routes/audit/index.ts';
@@ -57,6 +59,8 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   audit: AuditService;
   /** Bulk export timing of the audit API (tests shorten it). */
   auditExportTiming?: Partial<ExportTiming> | undefined;
+  /** The database pool's pressure, for load shedding (issue 14, point 10); none on PGlite. */
+  pressure?: (() => PoolPressure | undefined) | undefined;
 }
 
 /** Builds the Express application. */
@@ -67,6 +71,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.set('query parser', 'simple');
   if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
   const tokenUrl = `${deps.publicUrl}/oauth2/token`;
+  // Load shedding (issue 14, point 10): after the audit trail, so each refusal is audited.
+  const shed = shedLoad(deps.pressure ?? (() => undefined));
 
   // Ids first, so that every log line of the request carries them.
   app.use(requestIds);
@@ -87,7 +93,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     .route('/.well-known/jwks.json')
     .get(jwksRoute(deps.keys))
     .all(methodNotAllowed(['GET']));
-  app.use('/oauth2/token', auditTrail(deps.audit, tokenScope));
+  app.use('/oauth2/token', auditTrail(deps.audit, tokenScope), shed);
   app
     .route('/oauth2/token')
     .post(...tokenEndpoint({ ...deps, tokenUrl }))
@@ -98,6 +104,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     const router = Router();
     // Audit first, so that every refusal (406, 401, 403, 400...) is audited too.
     router.use(auditTrail(deps.audit, fhirScope));
+    router.use(shed);
     router.use(api === 'audit' ? negotiateAuditFormats : negotiateFhirJson);
     const statement = await loadCapabilityStatement(
       deps.profilesDir,
@@ -130,8 +137,10 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     app.use(base, router);
   }
 
-  app.use('/admin', auditTrail(deps.audit, adminScope), adminGuard(deps), adminRouter(deps));
+  app.use('/admin', auditTrail(deps.audit, adminScope), shed, adminGuard(deps), adminRouter(deps));
   app.use(unknownRoute);
+  // A database that does not answer is a 503 with Retry-After, not a 500 (issue 14, point 8).
+  app.use(databaseUnavailable(deps.audit.counters));
   app.use(errorHandler);
   return app;
 }

@@ -70,6 +70,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolSize: config.poolSize,
+      timeouts: config.dbTimeouts,
       onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
     }));
   const catalogue = new CatalogueRepository(store.db);
@@ -129,6 +130,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     demoThumbprints: await demoKeyThumbprints(demoDir),
     bodyLimitBytes: config.bodyLimitBytes,
     ping: () => store.ping(),
+    pressure: () => store.pressure(),
     trustProxy: options.trustProxy ?? config.trustProxy,
     modules,
     audit,
@@ -178,6 +180,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
         closing.closeAllConnections();
       }
       await audit.writer.drain();
+      await audit.deferred.flush();
+      audit.deferred.stop();
       await store.close();
     },
   };
