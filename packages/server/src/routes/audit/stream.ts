@@ -62,11 +62,28 @@ async function pump(
   return count;
 }
 
+/**
+ * Closes the connection without the response's end (no last chunk): what was written is
+ * flushed first (a plain destroy would discard it, and the client would not even see the
+ * status), then the socket half-closes, which the client reads as a truncated body.
+ */
+function cut(res: Response): void {
+  const socket = res.socket;
+  if (!socket || socket.destroyed) {
+    res.destroy();
+    return;
+  }
+  socket.once('close', () => res.destroy());
+  socket.end();
+  // A client that never reads does not hold the socket open.
+  setTimeout(() => socket.destroy(), 5000).unref();
+}
+
 /** Destroys a started response and records why, as a second AuditEvent of the request. */
 async function abort(res: Response, sent: number, error: unknown): Promise<void> {
   const unavailable = isDatabaseUnavailable(error);
   res.req.log?.error({ err: error, sent }, 'streamed response failed after it started: connection cut');
-  res.destroy();
+  cut(res);
   const diagnostics = `The response was cut after ${sent} events: ${
     unavailable ? 'the registry database stopped answering' : 'an unexpected error occurred'
   }`;
