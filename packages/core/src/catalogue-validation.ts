@@ -24,6 +24,7 @@ export interface OrganisationInput {
   odsCode: string;
   name: string;
   status: OrganisationStatus;
+  rateLimitPerMinute?: number | undefined;
 }
 
 /** Fields an administrator sends to create or replace a client system. */
@@ -35,6 +36,8 @@ export interface ClientInput {
   organisations: string[];
   roles: Role[];
   admin: boolean;
+  rateLimitPerMinute?: number | undefined;
+  tokenLimitPerMinute?: number | undefined;
 }
 
 /** Fields an administrator sends to create or replace a grant. */
@@ -112,18 +115,43 @@ function stringList(body: Body, key: string, problems: Problems, check: (v: stri
   return value.filter((v): v is string => typeof v === 'string');
 }
 
+/** The largest rate limit the catalogue accepts (a minute's requests). */
+export const MAX_RATE_LIMIT_PER_MINUTE = 10_000_000;
+
+/** An optional per-minute limit: a whole number from 1; absent means the registry default. */
+function optionalLimit(body: Body, key: string, problems: Problems): number | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < 1 ||
+    value > MAX_RATE_LIMIT_PER_MINUTE
+  ) {
+    problems.add(key, `${key}: Input should be a whole number from 1 to ${MAX_RATE_LIMIT_PER_MINUTE}`);
+    return undefined;
+  }
+  return value;
+}
+
+/** `{ key: value }` when value is defined, else nothing (absent fields stay absent). */
+function present<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}
+
 /** Validates an organisation record; throws an OperationOutcomeError naming each bad field. */
 export function parseOrganisationInput(raw: unknown): OrganisationInput {
   const body = asObject(raw);
   const problems = new Problems();
-  rejectUnknown(body, ['odsCode', 'name', 'status'], problems);
+  rejectUnknown(body, ['odsCode', 'name', 'status', 'rateLimitPerMinute'], problems);
   const odsCode = text(body, 'odsCode', problems);
   if (odsCode && !isOdsCodeShape(odsCode))
     problems.add('odsCode', 'odsCode: must be 3–9 upper-case letters or digits');
   const name = text(body, 'name', problems);
   const status = oneOf(body, 'status', ORGANISATION_STATUSES, problems, 'active');
+  const rateLimit = optionalLimit(body, 'rateLimitPerMinute', problems);
   problems.throwIfAny();
-  return { odsCode, name, status };
+  return { odsCode, name, status, ...present('rateLimitPerMinute', rateLimit) };
 }
 
 const CLIENT_ID_PATTERN = /^[A-Za-z0-9._-]{3,64}$/;
@@ -142,7 +170,21 @@ function validJwk(key: unknown): key is PublicJwk {
 export function parseClientInput(raw: unknown): ClientInput {
   const body = asObject(raw);
   const problems = new Problems();
-  rejectUnknown(body, ['clientId', 'name', 'status', 'jwks', 'organisations', 'roles', 'admin'], problems);
+  rejectUnknown(
+    body,
+    [
+      'clientId',
+      'name',
+      'status',
+      'jwks',
+      'organisations',
+      'roles',
+      'admin',
+      'rateLimitPerMinute',
+      'tokenLimitPerMinute',
+    ],
+    problems,
+  );
   const clientId = text(body, 'clientId', problems, CLIENT_ID_PATTERN);
   const name = text(body, 'name', problems);
   const status = oneOf(body, 'status', CLIENT_STATUSES, problems, 'active');
@@ -169,6 +211,8 @@ export function parseClientInput(raw: unknown): ClientInput {
   ) as Role[];
   const admin = body.admin ?? false;
   if (typeof admin !== 'boolean') problems.add('admin', 'admin: Input should be a boolean');
+  const rateLimit = optionalLimit(body, 'rateLimitPerMinute', problems);
+  const tokenLimit = optionalLimit(body, 'tokenLimitPerMinute', problems);
   problems.throwIfAny();
   return {
     clientId,
@@ -178,6 +222,8 @@ export function parseClientInput(raw: unknown): ClientInput {
     organisations: [...new Set(organisations)],
     roles: [...new Set(roles)],
     admin: admin === true,
+    ...present('rateLimitPerMinute', rateLimit),
+    ...present('tokenLimitPerMinute', tokenLimit),
   };
 }
 

@@ -17,6 +17,7 @@ import { negotiateFhirJson } from './http/body.ts';
 import { errorHandler, methodNotAllowed, refuseHead, unknownRoute } from './http/errors.ts';
 import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
+import type { RateLimiter } from './limits/rate-limiter.ts';
 import { requestLogger } from './logging.ts';
 import { shedLoad } from './resilience/load-shedding.ts';
 import { databaseUnavailable } from './resilience/unavailable.ts';
@@ -59,6 +60,8 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   audit: AuditService;
   /** Bulk export timing of the audit API (tests shorten it). */
   auditExportTiming?: Partial<ExportTiming> | undefined;
+  /** Rate limits (issue 14, point 9): the guards and the token endpoint count against it. */
+  limiter?: RateLimiter | undefined;
   /** The database pool's pressure, for load shedding (issue 14, point 10); none on PGlite. */
   pressure?: (() => PoolPressure | undefined) | undefined;
 }

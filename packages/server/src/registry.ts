@@ -21,6 +21,7 @@ import { AccessTokens } from './auth/access-token.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import type { ServerConfig } from './config.ts';
 import { DEFAULT_DEMO_DIR, demoKeyThumbprints, seedDemoCatalogue } from './demo.ts';
+import { RateLimiter } from './limits/rate-limiter.ts';
 import { createLogger } from './logging.ts';
 import { loadPublishedProfiles } from './profiles.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
@@ -39,6 +40,8 @@ export interface Registry {
   logger: Logger;
   /** The audit trail (R7–R10). */
   audit: AuditService;
+  /** Rate limits per client and organisation (issue 14, point 9). */
+  limiter: RateLimiter;
   /** Whether this start seeded the demo catalogue. */
   seededDemo: boolean;
   /** Starts listening; resolves with the bound port. */
@@ -95,6 +98,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     custody: options.custody,
   });
 
+  const limiter = new RateLimiter(config.rateLimits, audit.counters);
+
   const profilesDir = options.profilesDir ?? DEFAULT_PROFILES_DIR;
   const published = await loadPublishedProfiles(profilesDir);
   const pointers = new PointerRepository(store.db);
@@ -135,6 +140,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     modules,
     audit,
     auditExportTiming: options.auditExportTiming,
+    limiter,
   });
 
   const timers = [
@@ -158,6 +164,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     tokens,
     logger,
     audit,
+    limiter,
     seededDemo,
     listen(port, host) {
       return new Promise((resolve, reject) => {
