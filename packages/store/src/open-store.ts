@@ -104,7 +104,13 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       keepAlive: true,
     });
     pool.on('error', config.onPoolError ?? (() => undefined));
-    pool.on('connect', (client) => prepareStatementsOn(client));
+    pool.on('connect', (client) => {
+      // A checked-out connection that the server drops (shutdown, restart) emits 'error' with
+      // no pool listener attached: unheard, it would crash the process. Its query fails too,
+      // which is what the request sees (a 503); the pool discards the connection on release.
+      client.on('error', (error) => (config.onPoolError ?? (() => undefined))(error));
+      prepareStatementsOn(client);
+    });
     const hold = holdTimer(pool);
     try {
       // Migrations may build indexes for minutes: their own connection, without the timeouts.

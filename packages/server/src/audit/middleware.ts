@@ -107,6 +107,18 @@ export function auditTrail(service: AuditService, scope: AuditScope): RequestHan
     };
 
     const commit = (status: number, body: string | undefined): Promise<boolean> => {
+      if (!committed && status === 503) {
+        // A 503 discloses nothing and its database is likely away: answer now (no wait for
+        // the audit's own timeouts), record in the background, deferred if need be.
+        committed = Promise.resolve(true);
+        passThrough = true;
+        for (const args of pending.splice(0)) realWrite(...args);
+        if (endArgs) realEnd(...endArgs);
+        void build(status, body)
+          .then(writeOrDefer)
+          .catch((error: unknown) => req.log?.error({ err: error }, 'audit of a 503 not written'));
+        return committed;
+      }
       committed ??= finish(status, body).then(
         () => {
           passThrough = true;
