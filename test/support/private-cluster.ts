@@ -71,6 +71,16 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
     return [postmaster, ...children];
   };
   let frozen: number[] = [];
+  const thaw = async () => {
+    for (const pid of frozen) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone already.
+      }
+    }
+    frozen = [];
+  };
   await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
@@ -80,18 +90,9 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
       frozen = await pids();
       for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     },
-    async thaw() {
-      for (const pid of frozen) {
-        try {
-          process.kill(pid, 'SIGCONT');
-        } catch {
-          // Gone already.
-        }
-      }
-      frozen = [];
-    },
+    thaw,
     async remove() {
-      await this.thaw();
+      await thaw();
       await tool('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
