@@ -76,15 +76,16 @@ describe.each(backends)('rate limits on $name (issue 14, point 9)', (backend) =>
     });
     expect(refusedValue.status).toBe(400);
     expect(JSON.stringify(await refusedValue.json())).toMatch(/rateLimitPerMinute/);
+    // Tokens first: the token endpoint counts against the organisation too. A lowered quota
+    // applies at once: two more requests this minute.
+    const producer = await t.token('demo-provider-a');
+    const auditor = await t.token('demo-audit');
     const set = await put('/organisations/RR8', {
       name: 'DEMO RR8',
       status: 'active',
       rateLimitPerMinute: 2,
     });
     expect(set.status).toBe(200);
-
-    const producer = await t.token('demo-provider-a');
-    const auditor = await t.token('demo-audit');
     expect((await t.fetch(OWN_SEARCH, { headers: clinicalHeaders(producer, 'RR8') })).status).toBe(200);
     const range = `date=ge2026-01-01T00:00:00Z&date=lt2027-01-01T00:00:00Z`;
     expect(
@@ -97,6 +98,14 @@ describe.each(backends)('rate limits on $name (issue 14, point 9)', (backend) =>
     // Another organisation is not affected.
     const other = await t.token('demo-provider-b');
     expect((await t.fetch(OWN_SEARCH, { headers: clinicalHeaders(other, 'RAE') })).status).toBe(200);
+    // The token endpoint refuses RR8's users too while its quota is spent.
+    const token = await t.requestToken({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await t.assertion('demo-provider-a'),
+    });
+    expect(token.status).toBe(429);
+    expect(errorCode(await token.json())).toBe('TOO_MANY_REQUESTS');
   });
 
   it('caps the access tokens a client obtains a minute; the refusal is audited', async () => {

@@ -19,7 +19,7 @@ import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
 import type { RateLimiter } from './limits/rate-limiter.ts';
 import { requestLogger } from './logging.ts';
-import { shedLoad } from './resilience/load-shedding.ts';
+import { shedLoad, shedThen } from './resilience/load-shedding.ts';
 import { databaseUnavailable } from './resilience/unavailable.ts';
 import { adminRouter } from './routes/admin.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
@@ -64,6 +64,8 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   limiter?: RateLimiter | undefined;
   /** The database pool's pressure, for load shedding (issue 14, point 10); none on PGlite. */
   pressure?: (() => PoolPressure | undefined) | undefined;
+  /** Load shedding bound: seconds of work the pool queue may hold (default 1). */
+  queueSeconds?: number | undefined;
 }
 
 /** Builds the Express application. */
@@ -74,8 +76,9 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.set('query parser', 'simple');
   if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
   const tokenUrl = `${deps.publicUrl}/oauth2/token`;
-  // Load shedding (issue 14, point 10): after the audit trail, so each refusal is audited.
-  const shed = shedLoad(deps.pressure ?? (() => undefined));
+  // Load shedding (issue 14, point 10): after the audit trail, so each refusal is audited, and
+  // only where the database is used (the guarded routes, tokens, admin; not metadata).
+  const shed = shedLoad(deps.pressure ?? (() => undefined), deps.queueSeconds);
 
   // Ids first, so that every log line of the request carries them.
   app.use(requestIds);
@@ -107,7 +110,6 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     const router = Router();
     // Audit first, so that every refusal (406, 401, 403, 400...) is audited too.
     router.use(auditTrail(deps.audit, fhirScope));
-    router.use(shed);
     router.use(api === 'audit' ? negotiateAuditFormats : negotiateFhirJson);
     const statement = await loadCapabilityStatement(
       deps.profilesDir,
@@ -133,7 +135,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     for (const module of modules) {
       module({
         router,
-        guard: (spec) => auditedGuard(spec, guard(deps, spec)),
+        guard: (spec) => auditedGuard(spec, shedThen(shed, guard(deps, spec))),
         bodyLimitBytes: deps.bodyLimitBytes,
       });
     }

@@ -163,6 +163,7 @@ describe('readConfig audit', () => {
   it('issue 14: bounded database waits and rate limits, with NRL defaults', () => {
     const defaults = readConfig({});
     expect(defaults.dbTimeouts).toEqual({ connectMs: 3000, statementMs: 5000, lockMs: 3000, readMs: 7000 });
+    expect(defaults.dbQueueSeconds).toBe(1);
     expect(defaults.rateLimits).toEqual({
       clientPerMinute: 30_000,
       organisationPerMinute: 30_000,

@@ -41,6 +41,8 @@ export interface ServerConfig {
   consumerSearchCap: number;
   /** The largest page size a consumer's `_count` gets. */
   consumerMaxCount: number;
+  /** Load shedding (issue 14, point 10): seconds of work the connection queue may hold before 503s. */
+  dbQueueSeconds: number;
   /** Bounded waits on PostgreSQL (issue 14, point 8), milliseconds. */
   dbTimeouts: { connectMs: number; statementMs: number; lockMs: number; readMs: number };
   /** Rate limits (issue 14, point 9): defaults where the catalogue names none, and this instance's share. */
@@ -142,6 +144,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     consumerSearchCap: integer('NIR_CONSUMER_SEARCH_CAP', env.NIR_CONSUMER_SEARCH_CAP, 1000, 1, 10_000),
     consumerMaxCount: integer('NIR_CONSUMER_MAX_COUNT', env.NIR_CONSUMER_MAX_COUNT, 100, 1, 1000),
     dbTimeouts: dbTimeouts(env),
+    dbQueueSeconds: integer('NIR_DB_QUEUE_SECONDS', env.NIR_DB_QUEUE_SECONDS, 1, 1, 600),
     rateLimits: {
       clientPerMinute: integer('NIR_RATE_LIMIT_CLIENT', env.NIR_RATE_LIMIT_CLIENT, 30_000, 1, 10_000_000),
       organisationPerMinute: integer(

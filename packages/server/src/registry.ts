@@ -136,6 +136,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     bodyLimitBytes: config.bodyLimitBytes,
     ping: () => store.ping(),
     pressure: () => store.pressure(),
+    queueSeconds: config.dbQueueSeconds,
     trustProxy: options.trustProxy ?? config.trustProxy,
     modules,
     audit,

@@ -87,6 +87,10 @@ async function issueToken(body: Record<string, unknown>, deps: TokenEndpointDeps
   for (const ods of organisations) {
     const organisation = await deps.catalogue.getOrganisation(ods);
     if (organisation?.status !== 'active') continue;
+    if (deps.limiter && ods === userOrg) {
+      const refused = deps.limiter.organisation(ods, organisation.rateLimitPerMinute);
+      if (refused) throwRefusal(res, refused);
+    }
     active.push(ods);
     for (const grant of await deps.catalogue.listGrants({ odsCode: ods })) {
       if (client.roles.includes(grant.role)) roles.add(grant.role);

@@ -47,6 +47,15 @@ describe('RateLimiter (issue 14, point 9)', () => {
     ).toMatch(/Organisation 'RWY' is over its request quota/);
   });
 
+  it('counts an organisation alone for the token endpoint', () => {
+    const limiter = new RateLimiter(CONFIG, undefined, () => 0);
+    expect(limiter.organisation('RWY', 1)).toBeUndefined();
+    expect(limiter.organisation('RWY', 1)?.error.status).toBe(429);
+    expect(limiter.request({ clientId: 'c', odsCode: 'RWY', organisationPerMinute: 1 })?.error.status).toBe(
+      429,
+    );
+  });
+
   it('gives each of several instances its share of the quota', () => {
     const limiter = new RateLimiter({ ...CONFIG, instances: 4 }, undefined, () => 0);
     expect(spend(limiter, 10, { clientId: 'c', clientPerMinute: 20 })).toBe(5);

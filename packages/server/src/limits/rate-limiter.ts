@@ -74,6 +74,18 @@ export class RateLimiter {
     return undefined;
   }
 
+  /** Counts one request made for an organisation alone (the token endpoint, which counts its client first). */
+  organisation(odsCode: string, perMinute: number | undefined): RateLimitRefusal | undefined {
+    if (!this.#config.enabled) return undefined;
+    const wait = this.#requests.take(
+      `o:${odsCode}`,
+      this.#share(perMinute ?? this.#config.organisationPerMinute),
+    );
+    if (wait === 0) return undefined;
+    this.#counters?.increment('rate-limited-organisation');
+    return refusal(`Organisation '${odsCode}' is over its request quota`, wait);
+  }
+
   /** Counts one access token issued to `clientId`; returns the refusal when its token cap is spent. */
   token(clientId: string, perMinute: number | undefined): RateLimitRefusal | undefined {
     if (!this.#config.enabled) return undefined;

@@ -17,6 +17,8 @@ describe('load shedding (issue 14, point 10)', () => {
     // Slow statements (a second each): more than the pool size waiting is already a second's work.
     expect(overloaded({ waiting: 4, size: 4, holdMs: 1000 })).toBe(false);
     expect(overloaded({ waiting: 5, size: 4, holdMs: 1000 })).toBe(true);
+    // A longer window (NIR_DB_QUEUE_SECONDS) tolerates a longer queue.
+    expect(overloaded({ waiting: 201, size: 4, holdMs: 20 }, 2)).toBe(false);
     // No pool (PGlite): never.
     expect(overloaded(undefined)).toBe(false);
   });

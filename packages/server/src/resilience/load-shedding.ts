@@ -7,21 +7,31 @@
  */
 import type { PoolPressure } from '@nir/store';
 import { DatabaseBusyError } from '@nir/store';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
-/** True when `pressure` says the queue already holds more than a second of work. */
-export function overloaded(pressure: PoolPressure | undefined): boolean {
+/** True when `pressure` says the queue already holds more than `seconds` (default one) of work. */
+export function overloaded(pressure: PoolPressure | undefined, seconds = 1): boolean {
   if (!pressure) return false;
   const perSecond = Math.max(pressure.size, (pressure.size * 1000) / Math.max(pressure.holdMs, 0.1));
-  return pressure.waiting > perSecond;
+  return pressure.waiting > perSecond * seconds;
 }
 
 /**
  * Middleware that refuses work while the pool is overloaded (the refusal goes through the
  * error handlers as a {@link DatabaseBusyError}, so it is a 503 and is audited).
  */
-export function shedLoad(pressure: () => PoolPressure | undefined) {
+export function shedLoad(pressure: () => PoolPressure | undefined, seconds = 1) {
   return (_req: Request, _res: Response, next: NextFunction): void => {
-    next(overloaded(pressure()) ? new DatabaseBusyError() : undefined);
+    next(overloaded(pressure(), seconds) ? new DatabaseBusyError() : undefined);
+  };
+}
+
+/** Runs `shed`, then `handler` unless it refused: load shedding in front of a guard. */
+export function shedThen(shed: RequestHandler, handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    shed(req, res, (error?: unknown) => {
+      if (error !== undefined) next(error);
+      else handler(req, res, next);
+    });
   };
 }
