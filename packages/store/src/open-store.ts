@@ -26,7 +26,11 @@ export interface StoreConfig {
   migrate?: boolean | undefined;
   /** Told when an idle PostgreSQL connection fails (pg drops it from the pool; this must not crash the process). */
   onPoolError?: ((error: Error) => void) | undefined;
-  /** Bounded waits on PostgreSQL (issue 14, point 8); defaults in {@link DEFAULT_DB_TIMEOUTS}. */
+  /**
+   * Bounded waits on PostgreSQL (issue 14, point 8), unset ones from {@link DEFAULT_DB_TIMEOUTS}.
+   * Absent: no timeouts, for tools and batch jobs (the loader's VACUUM, a CLI export); the
+   * server always sets them.
+   */
   timeouts?: Partial<DatabaseTimeouts> | undefined;
 }
 
@@ -91,17 +95,19 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
   const migrationsDir = config.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   const shouldMigrate = config.migrate ?? true;
   if (config.databaseUrl) {
-    const timeouts = { ...DEFAULT_DB_TIMEOUTS, ...config.timeouts };
+    const timeouts = config.timeouts && { ...DEFAULT_DB_TIMEOUTS, ...config.timeouts };
     const size = config.poolSize ?? 4;
     const pool = new pg.Pool({
       connectionString: config.databaseUrl,
       max: size,
-      connectionTimeoutMillis: timeouts.connectMs,
-      statement_timeout: timeouts.statementMs,
-      lock_timeout: timeouts.lockMs,
-      query_timeout: timeouts.readMs,
-      idle_in_transaction_session_timeout: Math.max(timeouts.readMs, 10_000),
       keepAlive: true,
+      ...(timeouts && {
+        connectionTimeoutMillis: timeouts.connectMs,
+        statement_timeout: timeouts.statementMs,
+        lock_timeout: timeouts.lockMs,
+        query_timeout: timeouts.readMs,
+        idle_in_transaction_session_timeout: Math.max(timeouts.readMs, 10_000),
+      }),
     });
     pool.on('error', config.onPoolError ?? (() => undefined));
     pool.on('connect', (client) => {
@@ -122,7 +128,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
           new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
           'postgres',
           migrations,
-          timeouts.connectMs,
+          timeouts?.connectMs,
         ),
         pressure: () => ({ waiting: pool.waitingCount, size, holdMs: hold() }),
       };
