@@ -114,6 +114,19 @@ describe.runIf(available)('PostgreSQL stopped or frozen under load (issue 14, po
     await stopping;
     // With the server down: every search is a prompt 503, and so is /_status.
     for (let i = 0; i < 3; i++) seen.push(await search());
+    // The token endpoint and the admin API too: 503, not 500.
+    const token = await t.requestToken({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await t.assertion('demo-consumer'),
+    });
+    expect(token.status).toBe(503);
+    expect(token.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(errorCode(await token.json())).toBe('SERVICE_UNAVAILABLE');
+    const admin = await t.fetch('/admin/organisations', {
+      headers: { authorization: `Bearer ${consumer}`, 'x-request-id': crypto.randomUUID() },
+    });
+    expect(admin.status).toBe(503);
     const status = await statusOf();
     expect(status.status).toBe(503);
     expect(status.ms).toBeLessThan(PROMPT_MS);
