@@ -22,6 +22,8 @@ export interface Report {
   dataset: { pointers: number; patients: number };
   rows: Row[];
   s5AuditCostPercent: number;
+  /** Throughput lost to the rate limiter on the consumer search (S2-limit vs S2-nolimit), when measured. */
+  s2LimiterCostPercent?: number | undefined;
   soak?: { minutes: number; firstMb: number; lastMb: number; growthPercent: number } | undefined;
 }
 
@@ -54,6 +56,11 @@ export function formatTable(report: Report): string {
     ...body.map(line),
     `S5 cost of durable audit: ${report.s5AuditCostPercent.toFixed(1)} % of search throughput (S2 vs S5-off)`,
   ];
+  if (report.s2LimiterCostPercent !== undefined) {
+    out.push(
+      `rate limiter cost: ${report.s2LimiterCostPercent.toFixed(1)} % of search throughput (S2-limit vs S2-nolimit, two fresh registries back to back)`,
+    );
+  }
   if (report.soak) {
     out.push(
       `soak ${report.soak.minutes} min under S2: RSS ${report.soak.firstMb.toFixed(0)} MB → ${report.soak.lastMb.toFixed(0)} MB (${report.soak.growthPercent.toFixed(1)} %)`,

@@ -10,7 +10,8 @@
  * scratch database, created when missing. Scenarios: S0 pgbench on the registry's own search
  * SQL and `pgbench -S`; S2 consumer search (closed loop at 32 connections; open loop at 500
  * req/s); S2b paging a 500-pointer patient; S3 producer create; S4 bulk ingest (the loader);
- * S5 search with the durable audit on and off; S7 an NRL-like mix. Prints one table (each HTTP
+ * S5 search with the durable audit on and off; S7 an NRL-like mix; S2-limit / S2-nolimit the
+ * consumer search with the rate limiter on and off (issue 14). Prints one table (each HTTP
  * figure also as a percentage of S0) and writes it as JSON to bench-results/.
  */
 import { execFile } from 'node:child_process';
@@ -125,6 +126,10 @@ async function startRegistry(extra: Record<string, string> = {}): Promise<Server
     NIR_DEMO_MODE: 'true',
     NIR_ACCESS_TOKEN_TTL: '3600',
     NIR_DB_POOL_SIZE: process.env.NIR_DB_POOL_SIZE ?? '4',
+    // The bench measures capacity: quotas far above any scenario (the limiter still checks every
+    // request); S2-limit / S2-nolimit compare it with the limiter off.
+    NIR_RATE_LIMIT_CLIENT: '10000000',
+    NIR_RATE_LIMIT_ORGANISATION: '10000000',
     ...extra,
   });
 }
@@ -336,6 +341,28 @@ const s5off = await measured('S5-off', 'search, closed loop, audit discarded (be
 await stopServerProcess(server);
 const auditCost = (1 - s2.rps / s5off.rps) * 100;
 
+// The rate limiter's cost on the consumer search (issue 14): two fresh registries, same
+// warm-up, back to back, limiter off then on (quotas never reached, so every check runs and
+// nothing is refused).
+async function searchPhase(id: string, name: string, env: Record<string, string>): Promise<LoadResult> {
+  server = await startRegistry(env);
+  const bearer = await token(server, 'demo-consumer', 'RWY');
+  const request = (): BenchRequest => ({ ...searchRequest(), headers: headers(bearer, 'RWY') });
+  await closedLoop(server.url, 32, Math.min(5, seconds), request); // warm-up
+  const result = await measured(id, name, () => closedLoop(server.url, 32, seconds, request));
+  await stopServerProcess(server);
+  return result;
+}
+const limitOff = await searchPhase('S2-nolimit', 'search, closed loop, rate limiter off (measurement only)', {
+  NIR_RATE_LIMIT: 'false',
+});
+const limitOn = await searchPhase(
+  'S2-limit',
+  'search, closed loop, rate limiter on (quotas not reached)',
+  {},
+);
+const limiterCost = (1 - limitOn.rps / limitOff.rps) * 100;
+
 const report = {
   when: new Date().toISOString(),
   size,
@@ -344,6 +371,7 @@ const report = {
   machine: { cpus: (await import('node:os')).availableParallelism(), node: process.version },
   rows,
   s5AuditCostPercent: auditCost,
+  s2LimiterCostPercent: limiterCost,
   soak,
 };
 process.stdout.write(`${formatTable(report)}\n`);

@@ -80,6 +80,10 @@ export async function startTestRegistry(
     NIR_PUBLIC_URL: url,
     NIR_DEMO_MODE: String(options.demoMode ?? true),
     PORT: String(port),
+    // Tests fire deliberate bursts (e.g. 102 writes at once) on a shared 2-core machine, where
+    // a second of queued work is easily reached; shedding's own rule is tested in
+    // packages/server/src/resilience/load-shedding.test.ts.
+    NIR_DB_QUEUE_SECONDS: '30',
     ...options.env,
   });
   const registry = await createRegistry(config, {

@@ -34,6 +34,21 @@ const ODS_CODE: JsonSchema = {
 
 const TEXT: JsonSchema = { type: 'string', pattern: '\\S', description: 'a non-blank string' };
 
+/** The largest rate limit the catalogue accepts (a minute's requests). */
+export const MAX_RATE_LIMIT_PER_MINUTE = 10_000_000;
+
+/** The catalogue's per-minute limits (rate limits and the token cap); absent: the registry default. */
+export const PER_MINUTE_LIMIT_FIELDS = ['rateLimitPerMinute', 'tokenLimitPerMinute'] as const;
+
+function perMinuteLimit(description: string): JsonSchema {
+  return {
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_RATE_LIMIT_PER_MINUTE,
+    description: `${description} (a whole number from 1 to ${MAX_RATE_LIMIT_PER_MINUTE}); absent: the registry default`,
+  };
+}
+
 function list(items: JsonSchema, description: string): JsonSchema {
   return { type: 'array', items, default: [], description };
 }
@@ -50,6 +65,7 @@ export const ORGANISATION_SCHEMA: JsonSchema = {
     odsCode: ODS_CODE,
     name: { ...TEXT, examples: ['Leeds Teaching Hospitals NHS Trust'] },
     status: { enum: [...ORGANISATION_STATUSES], default: 'active' },
+    rateLimitPerMinute: perMinuteLimit('Requests a minute made for this organisation, all its clients together'),
   },
   examples: [{ odsCode: 'RR8', name: 'Leeds Teaching Hospitals NHS Trust', status: 'active' }],
 };
@@ -95,6 +111,8 @@ const CLIENT_PROPERTIES: Record<string, JsonSchema> = {
   organisations: list(ODS_CODE, 'The organisations it acts for'),
   roles: list({ enum: [...ROLES] }, 'The roles it may exercise'),
   admin: { type: 'boolean', default: false, description: 'May ask for the admin/catalogue scope' },
+  rateLimitPerMinute: perMinuteLimit('Requests a minute this client system may make'),
+  tokenLimitPerMinute: perMinuteLimit('Access tokens a minute this client system may obtain'),
 };
 
 /** A client system (PUT /admin/clients/{clientId}; `clientId` may be left out of the body). */

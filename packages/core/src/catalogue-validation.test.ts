@@ -77,6 +77,18 @@ describe('parseOrganisationInput (R19 catalogue records)', () => {
     expect(parseOrganisationInput({ odsCode: 'RX898', name: 'Example Trust' }).status).toBe('active');
   });
 
+  it('issue 14: takes an optional rate limit a minute, a whole number from 1', () => {
+    expect(
+      parseOrganisationInput({ odsCode: 'RX898', name: 'T', rateLimitPerMinute: 600 }).rateLimitPerMinute,
+    ).toBe(600);
+    expect('rateLimitPerMinute' in parseOrganisationInput({ odsCode: 'RX898', name: 'T' })).toBe(false);
+    for (const bad of [0, -1, 1.5, '600', 10_000_001]) {
+      expect(() => parseOrganisationInput({ odsCode: 'RX898', name: 'T', rateLimitPerMinute: bad })).toThrow(
+        /rateLimitPerMinute: Input should be a whole number from 1/,
+      );
+    }
+  });
+
   it.each(['active', 'suspended', 'terminated'])('accepts the status %s', (status) => {
     expect(parseOrganisationInput({ odsCode: 'RX898', name: 'n', status }).status).toBe(status);
   });
@@ -139,6 +151,16 @@ describe('parseClientInput (R18 client registration)', () => {
 
   it('accepts a complete client with RSA and EC public keys', () => {
     expect(parseClientInput(valid)).toEqual(valid);
+  });
+
+  it('issue 14: takes optional request and token limits a minute', () => {
+    expect(parseClientInput({ ...valid, rateLimitPerMinute: 30_000, tokenLimitPerMinute: 60 })).toEqual({
+      ...valid,
+      rateLimitPerMinute: 30_000,
+      tokenLimitPerMinute: 60,
+    });
+    expect(() => parseClientInput({ ...valid, tokenLimitPerMinute: 0 })).toThrow(/tokenLimitPerMinute/);
+    expect(() => parseClientInput({ ...valid, rateLimitPerMinute: 'lots' })).toThrow(/rateLimitPerMinute/);
   });
 
   it('R18: defaults status to active, organisations and roles to none, admin to false', () => {

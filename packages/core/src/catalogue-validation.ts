@@ -19,7 +19,9 @@ import {
   CATALOGUE_FILE_SCHEMA,
   CLIENT_SCHEMA,
   GRANT_SCHEMA,
+  MAX_RATE_LIMIT_PER_MINUTE,
   ORGANISATION_SCHEMA,
+  PER_MINUTE_LIMIT_FIELDS,
 } from './catalogue-schemas.ts';
 import { type IssueSpec, OperationOutcomeError } from './outcomes.ts';
 
@@ -28,6 +30,7 @@ export interface OrganisationInput {
   odsCode: string;
   name: string;
   status: OrganisationStatus;
+  rateLimitPerMinute?: number | undefined;
 }
 
 /** Fields an administrator sends to create or replace a client system. */
@@ -39,6 +42,8 @@ export interface ClientInput {
   organisations: string[];
   roles: Role[];
   admin: boolean;
+  rateLimitPerMinute?: number | undefined;
+  tokenLimitPerMinute?: number | undefined;
 }
 
 /** Fields an administrator sends to create or replace a grant. */
@@ -116,6 +121,9 @@ function describeError(error: ErrorObject): [string, string] {
   // A JWK's faults are reported on the key; a malformed JWKS on jwks.
   const key = /^(jwks\.keys\[\d+\])/.exec(at)?.[1];
   if (key) return [key, `${key}: must be a public RSA or EC key with a kid`];
+  if ((PER_MINUTE_LIMIT_FIELDS as readonly string[]).includes(at)) {
+    return [at, `${at}: Input should be a whole number from 1 to ${MAX_RATE_LIMIT_PER_MINUTE}`];
+  }
   if (at === 'jwks' || at === 'jwks.keys' || (at === '' && error.params.missingProperty === 'jwks')) {
     return ['jwks', 'jwks: Field required (a JWKS with at least one public key)'];
   }
@@ -172,6 +180,11 @@ export function catalogueFileProblems(raw: unknown): IssueSpec[] {
 
 const unique = <T>(values: T[]): T[] => [...new Set(values)];
 
+/** `{ key: value }` when the body holds the field, else nothing (absent fields stay absent). */
+function present<K extends string>(body: Body, key: K): { [P in K]?: number } {
+  return (typeof body[key] === 'number' ? { [key]: body[key] } : {}) as { [P in K]?: number };
+}
+
 /** Validates an organisation record; throws an OperationOutcomeError naming each bad field. */
 export function parseOrganisationInput(raw: unknown): OrganisationInput {
   const problems = new Problems();
@@ -181,6 +194,7 @@ export function parseOrganisationInput(raw: unknown): OrganisationInput {
     odsCode: body.odsCode as string,
     name: body.name as string,
     status: body.status as OrganisationStatus,
+    ...present(body, 'rateLimitPerMinute'),
   };
 }
 
@@ -207,6 +221,8 @@ export function parseClientInput(raw: unknown): ClientInput {
     organisations: unique(body.organisations as string[]),
     roles: unique(body.roles as Role[]),
     admin: body.admin as boolean,
+    ...present(body, 'rateLimitPerMinute'),
+    ...present(body, 'tokenLimitPerMinute'),
   };
 }
 

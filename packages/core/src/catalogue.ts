@@ -51,6 +51,8 @@ export interface Organisation {
   odsCode: string;
   name: string;
   status: OrganisationStatus;
+  /** Requests a minute made for this organisation, all its clients together; absent: the registry default. */
+  rateLimitPerMinute?: number | undefined;
   version: number;
   updatedAt: string;
 }
@@ -88,6 +90,10 @@ export interface ClientSystem {
   admin: boolean;
   /** Seeded by the demo quick start: refused unless demo mode is on. */
   demo: boolean;
+  /** Requests a minute this client may make (NRL's per-application quota); absent: the registry default. */
+  rateLimitPerMinute?: number | undefined;
+  /** Access tokens a minute this client may obtain; absent: the registry default. */
+  tokenLimitPerMinute?: number | undefined;
   version: number;
   updatedAt: string;
 }

@@ -56,6 +56,8 @@ export const ERROR_CODES = {
     issue: 'conflict',
   },
   SERVICE_UNAVAILABLE: { display: 'Service unavailable', status: 503, issue: 'transient' },
+  // NRL's gateway quota answers 429; its code in the same system, ours (issue 14, point 9).
+  TOO_MANY_REQUESTS: { display: 'Too many requests', status: 429, issue: 'throttled' },
 } as const satisfies Record<
   string,
   { display: string; status: number; issue: OperationOutcomeIssue['code'] }

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CapabilityStatement, DocumentReference } from '@medplum/fhirtypes';
-import type { CatalogueRepository } from '@nir/store';
+import type { CatalogueRepository, PoolPressure } from '@nir/store';
 import express, { type Express, type RequestHandler, Router } from 'express';
 import type { Logger } from 'pino';
 import { apiReferenceRouter, buildApiReference, DEMO_TRY_IT } from './api-reference/index.ts';
@@ -22,7 +22,10 @@ import { negotiateFhirJson } from './http/body.ts';
 import { errorHandler, methodNotAllowed, refuseHead, unknownRoute } from './http/errors.ts';
 import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
+import type { RateLimiter } from './limits/rate-limiter.ts';
 import { requestLogger } from './logging.ts';
+import { shedLoad, shedThen } from './resilience/load-shedding.ts';
+import { databaseUnavailable } from './resilience/unavailable.ts';
 import { adminRouter } from './routes/admin.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { auditApi } from './routes/audit/index.ts';
@@ -62,6 +65,12 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   audit: AuditService;
   /** Bulk export timing of the audit API (tests shorten it). */
   auditExportTiming?: Partial<ExportTiming> | undefined;
+  /** Rate limits (issue 14, point 9): the guards and the token endpoint count against it. */
+  limiter?: RateLimiter | undefined;
+  /** The database pool's pressure, for load shedding (issue 14, point 10); none on PGlite. */
+  pressure?: (() => PoolPressure | undefined) | undefined;
+  /** Load shedding bound: seconds of work the pool queue may hold (default 1). */
+  queueSeconds?: number | undefined;
 }
 
 /** Builds the Express application. */
@@ -72,6 +81,9 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.set('query parser', 'simple');
   if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
   const tokenUrl = `${deps.publicUrl}/oauth2/token`;
+  // Load shedding (issue 14, point 10): after the audit trail, so each refusal is audited, and
+  // only where the database is used (the guarded routes, tokens, admin; not metadata).
+  const shed = shedLoad(deps.pressure ?? (() => undefined), deps.queueSeconds);
 
   // Ids first, so that every log line of the request carries them.
   app.use(requestIds);
@@ -92,7 +104,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     .route('/.well-known/jwks.json')
     .get(jwksRoute(deps.keys))
     .all(methodNotAllowed(['GET']));
-  app.use('/oauth2/token', auditTrail(deps.audit, tokenScope));
+  app.use('/oauth2/token', auditTrail(deps.audit, tokenScope), shed);
   app
     .route('/oauth2/token')
     .post(...tokenEndpoint({ ...deps, tokenUrl }))
@@ -130,14 +142,14 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     for (const module of modules) {
       module({
         router,
-        guard: (spec) => auditedGuard(spec, guard(deps, spec)),
+        guard: (spec) => auditedGuard(spec, shedThen(shed, guard(deps, spec))),
         bodyLimitBytes: deps.bodyLimitBytes,
       });
     }
     app.use(base, router);
   }
 
-  app.use('/admin', auditTrail(deps.audit, adminScope), adminGuard(deps), adminRouter(deps));
+  app.use('/admin', auditTrail(deps.audit, adminScope), shed, adminGuard(deps), adminRouter(deps));
 
   // The API reference (issue 17): generated from the CapabilityStatements above, the catalogue
   // JSON Schemas and the published example pointer; not audited (no data, no identity).
@@ -151,6 +163,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   });
   app.use('/docs', apiReferenceRouter(deps.publicUrl, reference, DEMO_TRY_IT));
   app.use(unknownRoute);
+  // A database that does not answer is a 503 with Retry-After, not a 500 (issue 14, point 8).
+  app.use(databaseUnavailable(deps.audit.counters));
   app.use(errorHandler);
   return app;
 }

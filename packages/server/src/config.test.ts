@@ -159,4 +159,27 @@ describe('readConfig audit', () => {
   ])('refuses %s=%s', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(name);
   });
+
+  it('issue 14: bounded database waits and rate limits, with NRL defaults', () => {
+    const defaults = readConfig({});
+    expect(defaults.dbTimeouts).toEqual({ connectMs: 3000, statementMs: 5000, lockMs: 3000, readMs: 7000 });
+    expect(defaults.dbQueueSeconds).toBe(1);
+    expect(defaults.rateLimits).toEqual({
+      clientPerMinute: 30_000,
+      organisationPerMinute: 30_000,
+      tokensPerMinute: 600,
+      instances: 1,
+      enabled: true,
+    });
+    const set = readConfig({
+      NIR_DB_STATEMENT_TIMEOUT_MS: '1000',
+      NIR_RATE_LIMIT_INSTANCES: '3',
+      NIR_TOKEN_LIMIT: '60',
+      NIR_RATE_LIMIT: 'false',
+    });
+    expect(set.dbTimeouts.readMs).toBe(3000);
+    expect(set.rateLimits).toMatchObject({ instances: 3, tokensPerMinute: 60, enabled: false });
+    expect(() => readConfig({ NIR_RATE_LIMIT_CLIENT: '0' })).toThrow(/NIR_RATE_LIMIT_CLIENT/);
+    expect(() => readConfig({ NIR_DB_LOCK_TIMEOUT_MS: 'soon' })).toThrow(/NIR_DB_LOCK_TIMEOUT_MS/);
+  });
 });

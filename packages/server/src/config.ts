@@ -46,6 +46,26 @@ export interface ServerConfig {
    * marked as a sandbox (its suppliers' data and audit can be reset by the operator).
    */
   sandbox?: boolean;
+  /** Load shedding (issue 14, point 10): seconds of work the connection queue may hold before 503s. */
+  dbQueueSeconds: number;
+  /** Bounded waits on PostgreSQL (issue 14, point 8), milliseconds. */
+  dbTimeouts: { connectMs: number; statementMs: number; lockMs: number; readMs: number };
+  /** Rate limits (issue 14, point 9): defaults where the catalogue names none, and this instance's share. */
+  rateLimits: RateLimitConfig;
+}
+
+/** Rate limit settings read from the environment; the Controller Catalogue overrides per client and organisation. */
+export interface RateLimitConfig {
+  /** Requests a minute a client system may make when its catalogue entry names no limit (NRL: 30,000). */
+  clientPerMinute: number;
+  /** Requests a minute made for one organisation when its catalogue entry names no limit. */
+  organisationPerMinute: number;
+  /** Access tokens a minute one client may obtain when its catalogue entry names no limit. */
+  tokensPerMinute: number;
+  /** Instances sharing the limits: each enforces 1/instances of every limit. */
+  instances: number;
+  /** Off only for measurement (`pnpm bench` S2 with and without the limiter). */
+  enabled: boolean;
 }
 
 function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -68,6 +88,23 @@ function asid(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d{1,20}$/.test(raw)) throw new Error(`NIR_AUDIT_ASID must be an ASID (digits), got '${raw}'`);
   return raw;
+}
+
+function dbTimeouts(env: NodeJS.ProcessEnv): ServerConfig['dbTimeouts'] {
+  const statementMs = integer(
+    'NIR_DB_STATEMENT_TIMEOUT_MS',
+    env.NIR_DB_STATEMENT_TIMEOUT_MS,
+    5000,
+    100,
+    600_000,
+  );
+  return {
+    connectMs: integer('NIR_DB_CONNECT_TIMEOUT_MS', env.NIR_DB_CONNECT_TIMEOUT_MS, 3000, 100, 600_000),
+    statementMs,
+    lockMs: integer('NIR_DB_LOCK_TIMEOUT_MS', env.NIR_DB_LOCK_TIMEOUT_MS, 3000, 100, 600_000),
+    // A little longer than the server's own limit, so a statement timeout is reported by the server.
+    readMs: statementMs + 2000,
+  };
 }
 
 /** Reads the configuration from `env`; throws a clear error for a malformed value. */
@@ -112,5 +149,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     consumerSearchCap: integer('NIR_CONSUMER_SEARCH_CAP', env.NIR_CONSUMER_SEARCH_CAP, 1000, 1, 10_000),
     consumerMaxCount: integer('NIR_CONSUMER_MAX_COUNT', env.NIR_CONSUMER_MAX_COUNT, 100, 1, 1000),
     sandbox: flag('NIR_SANDBOX', env.NIR_SANDBOX, false),
+    dbTimeouts: dbTimeouts(env),
+    dbQueueSeconds: integer('NIR_DB_QUEUE_SECONDS', env.NIR_DB_QUEUE_SECONDS, 1, 1, 600),
+    rateLimits: {
+      clientPerMinute: integer('NIR_RATE_LIMIT_CLIENT', env.NIR_RATE_LIMIT_CLIENT, 30_000, 1, 10_000_000),
+      organisationPerMinute: integer(
+        'NIR_RATE_LIMIT_ORGANISATION',
+        env.NIR_RATE_LIMIT_ORGANISATION,
+        30_000,
+        1,
+        10_000_000,
+      ),
+      tokensPerMinute: integer('NIR_TOKEN_LIMIT', env.NIR_TOKEN_LIMIT, 600, 1, 1_000_000),
+      instances: integer('NIR_RATE_LIMIT_INSTANCES', env.NIR_RATE_LIMIT_INSTANCES, 1, 1, 1000),
+      enabled: flag('NIR_RATE_LIMIT', env.NIR_RATE_LIMIT, true),
+    },
   };
 }

@@ -9,6 +9,8 @@ export * from './config.ts';
 export * from './demo.ts';
 export * from './http/guard.ts';
 export * from './http/respond.ts';
+export * from './limits/rate-limiter.ts';
 export * from './logging.ts';
 export * from './profiles.ts';
 export * from './registry.ts';
+export * from './resilience/counters.ts';

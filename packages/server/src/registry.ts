@@ -22,6 +22,7 @@ import { AccessTokens } from './auth/access-token.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import type { ServerConfig } from './config.ts';
 import { DEFAULT_DEMO_DIR, demoKeyThumbprints, seedDemoCatalogue } from './demo.ts';
+import { RateLimiter } from './limits/rate-limiter.ts';
 import { createLogger } from './logging.ts';
 import { loadPublishedProfiles } from './profiles.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
@@ -41,6 +42,8 @@ export interface Registry {
   logger: Logger;
   /** The audit trail (R7–R10). */
   audit: AuditService;
+  /** Rate limits per client and organisation (issue 14, point 9). */
+  limiter: RateLimiter;
   /** Whether this start seeded the demo catalogue. */
   seededDemo: boolean;
   /** Starts listening; resolves with the bound port. */
@@ -72,6 +75,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolSize: config.poolSize,
+      timeouts: config.dbTimeouts,
       onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
     }));
   const catalogue = new CatalogueRepository(store.db);
@@ -95,6 +99,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     discard: config.auditDiscard,
     custody: options.custody,
   });
+
+  const limiter = new RateLimiter(config.rateLimits, audit.counters);
 
   const profilesDir = options.profilesDir ?? DEFAULT_PROFILES_DIR;
   const published = await loadPublishedProfiles(profilesDir);
@@ -136,10 +142,13 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     demoThumbprints: await demoKeyThumbprints(demoDir),
     bodyLimitBytes: config.bodyLimitBytes,
     ping: () => store.ping(),
+    pressure: () => store.pressure(),
+    queueSeconds: config.dbQueueSeconds,
     trustProxy: options.trustProxy ?? config.trustProxy,
     modules,
     audit,
     auditExportTiming: options.auditExportTiming,
+    limiter,
   });
 
   const timers = [
@@ -163,6 +172,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     tokens,
     logger,
     audit,
+    limiter,
     seededDemo,
     listen(port, host) {
       return new Promise((resolve, reject) => {
@@ -185,6 +195,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
         closing.closeAllConnections();
       }
       await audit.writer.drain();
+      await audit.deferred.flush();
+      audit.deferred.stop();
       await store.close();
     },
   };

@@ -119,7 +119,7 @@ export class CatalogueRepository {
       odsCode,
       (before) => {
         if (!before) throw refuse('NO_RECORD_FOUND', `Organisation '${odsCode}' is not in the catalogue`);
-        return { name: before.name, status };
+        return { name: before.name, status, rateLimitPerMinute: before.rateLimitPerMinute };
       },
       actor,
     );
@@ -129,7 +129,11 @@ export class CatalogueRepository {
   /** Reads the organisation under a row lock, builds the new values from it, writes and records the change. */
   #upsertOrganisation(
     odsCode: string,
-    build: (before: Organisation | undefined) => { name: string; status: OrganisationStatus },
+    build: (before: Organisation | undefined) => {
+      name: string;
+      status: OrganisationStatus;
+      rateLimitPerMinute?: number | undefined;
+    },
     actor: string,
   ): Promise<WriteResult<Organisation>> {
     return conflictOnRace(() =>
@@ -141,8 +145,13 @@ export class CatalogueRepository {
           .forUpdate()
           .executeTakeFirst();
         const before = beforeRow && toOrganisation(beforeRow);
-        const { name, status } = build(before);
-        const values = { name, status, updated_at: new Date() };
+        const { name, status, rateLimitPerMinute } = build(before);
+        const values = {
+          name,
+          status,
+          rate_limit_per_minute: rateLimitPerMinute ?? null,
+          updated_at: new Date(),
+        };
         const row = before
           ? await trx
               .updateTable('organisation')
@@ -200,6 +209,8 @@ export class CatalogueRepository {
           roles: input.roles,
           is_admin: input.admin,
           is_demo: options.demo ?? before?.demo ?? false,
+          rate_limit_per_minute: input.rateLimitPerMinute ?? null,
+          token_limit_per_minute: input.tokenLimitPerMinute ?? null,
           updated_at: new Date(),
         };
         const row = before

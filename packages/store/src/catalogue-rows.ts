@@ -22,6 +22,7 @@ export function toOrganisation(row: Selectable<OrganisationTable>): Organisation
     odsCode: row.ods_code,
     name: row.name,
     status: row.status as OrganisationStatus,
+    ...(row.rate_limit_per_minute != null ? { rateLimitPerMinute: row.rate_limit_per_minute } : {}),
     version: row.version,
     updatedAt: isoTimestamp(row.updated_at),
   };
@@ -38,6 +39,8 @@ export function toClient(row: Selectable<ClientSystemTable>): ClientSystem {
     roles: row.roles as Role[],
     admin: row.is_admin,
     demo: row.is_demo,
+    ...(row.rate_limit_per_minute != null ? { rateLimitPerMinute: row.rate_limit_per_minute } : {}),
+    ...(row.token_limit_per_minute != null ? { tokenLimitPerMinute: row.token_limit_per_minute } : {}),
     version: row.version,
     updatedAt: isoTimestamp(row.updated_at),
   };

@@ -3,6 +3,7 @@ export * from './audit-export-jobs.ts';
 export * from './audit-store.ts';
 export * from './audit-writer.ts';
 export * from './catalogue-repository.ts';
+export * from './database-unavailable.ts';
 export * from './migrator.ts';
 export * from './open-store.ts';
 export * from './pointer-repository.ts';

@@ -26,6 +26,47 @@ export interface StoreConfig {
   migrate?: boolean | undefined;
   /** Told when an idle PostgreSQL connection fails (pg drops it from the pool; this must not crash the process). */
   onPoolError?: ((error: Error) => void) | undefined;
+  /**
+   * Bounded waits on PostgreSQL (issue 14, point 8), unset ones from {@link DEFAULT_DB_TIMEOUTS}.
+   * Absent: no timeouts, for tools and batch jobs (the loader's VACUUM, a CLI export); the
+   * server always sets them.
+   */
+  timeouts?: Partial<DatabaseTimeouts> | undefined;
+}
+
+/**
+ * How long the registry waits on PostgreSQL. Not applied to PGlite: it is in-process, one
+ * connection, no network, so it cannot be unreachable or frozen apart from the process itself.
+ */
+export interface DatabaseTimeouts {
+  /** Longest wait for a connection: opening one, or a free one from the pool. */
+  connectMs: number;
+  /** PostgreSQL `statement_timeout`: longest a statement may run. */
+  statementMs: number;
+  /** PostgreSQL `lock_timeout`: longest a statement waits for a lock. */
+  lockMs: number;
+  /**
+   * Client-side read timeout (node-postgres `query_timeout`): notices a server that stopped
+   * answering (frozen, partitioned), which its own `statement_timeout` cannot.
+   */
+  readMs: number;
+}
+
+export const DEFAULT_DB_TIMEOUTS: DatabaseTimeouts = {
+  connectMs: 3000,
+  statementMs: 5000,
+  lockMs: 3000,
+  readMs: 7000,
+};
+
+/** How busy the connection pool is: for load shedding (issue 14, point 10). */
+export interface PoolPressure {
+  /** Requests waiting for a connection now. */
+  waiting: number;
+  /** Connections the pool may hold. */
+  size: number;
+  /** Moving average of how long a request holds a connection, milliseconds. */
+  holdMs: number;
 }
 
 /** An open database. */
@@ -36,6 +77,8 @@ export interface Store {
   readonly migrations: MigrationReport;
   /** True when the database answers. */
   ping(): Promise<boolean>;
+  /** The pool's pressure now (PostgreSQL); undefined for PGlite, which has no pool. */
+  pressure(): PoolPressure | undefined;
   close(): Promise<void>;
 }
 
@@ -52,18 +95,43 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
   const migrationsDir = config.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   const shouldMigrate = config.migrate ?? true;
   if (config.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.poolSize ?? 4 });
+    const timeouts = config.timeouts && { ...DEFAULT_DB_TIMEOUTS, ...config.timeouts };
+    const size = config.poolSize ?? 4;
+    const pool = new pg.Pool({
+      connectionString: config.databaseUrl,
+      max: size,
+      keepAlive: true,
+      ...(timeouts && {
+        connectionTimeoutMillis: timeouts.connectMs,
+        statement_timeout: timeouts.statementMs,
+        lock_timeout: timeouts.lockMs,
+        query_timeout: timeouts.readMs,
+        idle_in_transaction_session_timeout: Math.max(timeouts.readMs, 10_000),
+      }),
+    });
     pool.on('error', config.onPoolError ?? (() => undefined));
-    pool.on('connect', (client) => prepareStatementsOn(client));
+    pool.on('connect', (client) => {
+      // A checked-out connection that the server drops (shutdown, restart) emits 'error' with
+      // no pool listener attached: unheard, it would crash the process. Its query fails too,
+      // which is what the request sees (a 503); the pool discards the connection on release.
+      client.on('error', (error) => (config.onPoolError ?? (() => undefined))(error));
+      prepareStatementsOn(client);
+    });
+    const hold = holdTimer(pool);
     try {
+      // Migrations may build indexes for minutes: their own connection, without the timeouts.
       const migrations = shouldMigrate
-        ? await withPgSession(pool, (s) => migrate(s, migrationsDir))
+        ? await withPgSession(config.databaseUrl, (s) => migrate(s, migrationsDir))
         : NO_MIGRATIONS;
-      return makeStore(
-        new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
-        'postgres',
-        migrations,
-      );
+      return {
+        ...makeStore(
+          new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
+          'postgres',
+          migrations,
+          timeouts?.connectMs,
+        ),
+        pressure: () => ({ waiting: pool.waitingCount, size, holdMs: hold() }),
+      };
     } catch (error) {
       await pool.end();
       throw error;
@@ -99,8 +167,21 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
   }
 }
 
-async function withPgSession<T>(pool: pg.Pool, work: (session: ScriptSession) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+/** Moving average of how long a connection is held between checkout and release. */
+function holdTimer(pool: pg.Pool): () => number {
+  const since = new WeakMap<pg.PoolClient, number>();
+  let average = 1;
+  pool.on('acquire', (client) => since.set(client, performance.now()));
+  pool.on('release', (_error: unknown, client: pg.PoolClient) => {
+    const start = since.get(client);
+    if (start !== undefined) average += (performance.now() - start - average) * 0.05;
+  });
+  return () => average;
+}
+
+async function withPgSession<T>(url: string, work: (session: ScriptSession) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
   try {
     return await work({
       exec: async (script) => {
@@ -110,7 +191,7 @@ async function withPgSession<T>(pool: pg.Pool, work: (session: ScriptSession) =>
         (await client.query(text, params)).rows as Row[],
     });
   } finally {
-    client.release();
+    await client.end();
   }
 }
 
@@ -118,19 +199,31 @@ function makeStore(
   db: Kysely<DatabaseSchema>,
   backend: Store['backend'],
   migrations: MigrationReport,
+  pingTimeoutMs = DEFAULT_DB_TIMEOUTS.connectMs,
 ): Store {
   return {
     db,
     backend,
     migrations,
     async ping() {
+      // A frozen server must not hold /_status: the answer is "no" after the connect timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), pingTimeoutMs);
+      });
       try {
-        await sql`SELECT 1`.execute(db);
-        return true;
-      } catch {
-        return false;
+        return await Promise.race([
+          sql`SELECT 1`.execute(db).then(
+            () => true,
+            () => false,
+          ),
+          late,
+        ]);
+      } finally {
+        clearTimeout(timer);
       }
     },
+    pressure: () => undefined,
     close: () => db.destroy(),
   };
 }

@@ -10,6 +10,8 @@ export interface OrganisationTable {
   status: string;
   version: Generated<number>;
   updated_at: Timestamp;
+  /** Requests a minute made for this organisation; NULL: the registry default (0007). */
+  rate_limit_per_minute: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ClientSystemTable {
@@ -23,6 +25,10 @@ export interface ClientSystemTable {
   is_demo: boolean;
   version: Generated<number>;
   updated_at: Timestamp;
+  /** Requests a minute this client may make; NULL: the registry default (0007). */
+  rate_limit_per_minute: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Access tokens a minute this client may obtain; NULL: the registry default (0007). */
+  token_limit_per_minute: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface GrantTable {

@@ -13,6 +13,7 @@ import type {
   AuditSubtype,
   IheTransaction,
   Interaction,
+  OperationOutcomeError,
 } from '@nir/core';
 import type { AuditExecutor } from '@nir/store';
 import type { Response } from 'express';
@@ -23,6 +24,8 @@ export interface AuditRecorder {
   build(status: number): Promise<AuditRecord>;
   /** Inserts the record's events inside `executor`; returns them. */
   insertWithin(record: AuditRecord, executor: AuditExecutor): Promise<AuditEvent[]>;
+  /** Records a further event for this request, as the failure `outcome` (written or deferred). */
+  recordAfter(outcome: OperationOutcomeError): Promise<void>;
 }
 
 /** A description of what a route does (BALP type, subtype, action). */
@@ -122,6 +125,15 @@ export class AuditContext {
     const [event] = await this.#recorder.insertWithin(record, executor);
     if (event) this.#within = { status, event };
     return event?.id;
+  }
+
+  /**
+   * A streamed response failed after its start was audited (issue 14, point 6): the start's
+   * event stands (it was disclosed up to there) and a second event with the same request id
+   * records the failure, e.g. 503 "cut after 4,000 events" (outcome 12) or 500 (outcome 8).
+   */
+  failedAfterStart(outcome: OperationOutcomeError): Promise<void> {
+    return this.#recorder.recordAfter(outcome);
   }
 
   /** Set by the guard wrapper: the interaction the route was guarded for. */

@@ -148,6 +148,24 @@ describe('audit middleware', () => {
     expect(body).not.toContain('audit_event');
   });
 
+  it('issue 14: answers 503 with Retry-After when the database is away, and keeps the 503 event for later', async () => {
+    const b = backend();
+    b.hold();
+    const url = await serve(b.service, (r) =>
+      r.get('/thing', (_req, res) => sendFhir(res, 200, { resourceType: 'Basic' })),
+    );
+    const pending = fetch(`${url}/thing`, { headers });
+    await until(() => b.gates.length > 0);
+    b.gates[0]?.fail(new Error('Connection terminated unexpectedly'));
+    const response = await pending;
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(JSON.stringify(await response.json())).toContain('SERVICE_UNAVAILABLE');
+    await until(() => b.service.deferred.size > 0);
+    expect(b.service.counters.snapshot()['audit-deferred']).toBe(1);
+    b.service.deferred.stop();
+  });
+
   it('records a streamed response before its first byte, and passes the stream through whole', async () => {
     const b = backend();
     b.hold();

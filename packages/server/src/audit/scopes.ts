@@ -134,7 +134,9 @@ export const tokenScope: AuditScope = {
     const assertion = typeof form.client_assertion === 'string' ? form.client_assertion : undefined;
     const response = parseJson(input.body);
     const error = status === 200 ? undefined : oauthError(response);
-    const verified = status === 200 || (error !== undefined && AFTER_VERIFICATION.includes(error.error));
+    // A 429 comes only after the assertion verified (limits/rate-limiter.ts).
+    const verified =
+      status === 200 || status === 429 || (error !== undefined && AFTER_VERIFICATION.includes(error.error));
     if (error) record.failure = { code: error.error, diagnostics: error.description };
     const clientId = claimedClientId(assertion);
     if (clientId && verified) {

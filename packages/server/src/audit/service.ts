@@ -16,6 +16,8 @@ import type {
 } from '@nir/store';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-token.ts';
+import { ResilienceCounters } from '../resilience/counters.ts';
+import { DeferredAudit } from '../resilience/deferred-audit.ts';
 
 /** What the audit trail needs. */
 export interface AuditServiceDeps {
@@ -31,6 +33,8 @@ export interface AuditServiceDeps {
   /** The registry's ASID (PARS `source.observer`), when it has one. */
   serverAsid?: string | undefined;
   logger: Logger;
+  /** Counters of protective refusals (a fresh set when not given). */
+  counters?: ResilienceCounters | undefined;
 }
 
 /** Records audit events for the whole server. */
@@ -44,6 +48,9 @@ export class AuditService {
   readonly publicUrl: string;
   readonly serverAsid: string | undefined;
   readonly logger: Logger;
+  readonly counters: ResilienceCounters;
+  /** Failure events kept while the database is away, written when it answers again. */
+  readonly deferred: DeferredAudit;
 
   constructor(deps: AuditServiceDeps) {
     this.store = deps.store;
@@ -55,6 +62,12 @@ export class AuditService {
     this.publicUrl = deps.publicUrl;
     this.serverAsid = deps.serverAsid;
     this.logger = deps.logger;
+    this.counters = deps.counters ?? new ResilienceCounters();
+    this.deferred = new DeferredAudit({
+      write: (events) => this.writer.record(events),
+      logger: deps.logger,
+      counters: this.counters,
+    });
   }
 
   /** The events of `record`, with the registry's ASID. */

@@ -7,6 +7,7 @@ import type { CatalogueRepository, CustodyCheck, Store } from '@nir/store';
 import { AuditExportJobs, AuditStore, GroupCommitWriter, pointerTableCustody } from '@nir/store';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-token.ts';
+import type { ResilienceCounters } from '../resilience/counters.ts';
 import { PARTITIONS_AHEAD, runAuditRetention } from './retention.ts';
 import { AuditService } from './service.ts';
 
@@ -26,6 +27,7 @@ export interface AuditSetup {
    * table; the pointer store may provide its own.
    */
   custody?: CustodyCheck | undefined;
+  counters?: ResilienceCounters | undefined;
 }
 
 /** Builds the audit service and creates the partitions of this month and the next ones. */
@@ -44,6 +46,7 @@ export async function createAuditService(setup: AuditSetup): Promise<AuditServic
     publicUrl: setup.publicUrl,
     serverAsid: setup.serverAsid,
     logger: setup.logger,
+    counters: setup.counters,
   });
 }
 

@@ -11,6 +11,7 @@ import { entitledScopes, mediateScopes, parseScope, type Role } from '@nir/core'
 import type { CatalogueRepository } from '@nir/store';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { FHIR_JSON } from '../http/respond.ts';
+import { type RateLimiter, throwRefusal } from '../limits/rate-limiter.ts';
 import type { AccessTokens } from './access-token.ts';
 import { type AssertionVerifierDeps, verifyClientAssertion } from './client-assertion.ts';
 import { TokenRequestError } from './token-errors.ts';
@@ -22,6 +23,8 @@ export interface TokenEndpointDeps extends AssertionVerifierDeps {
   catalogue: CatalogueRepository;
   tokens: AccessTokens;
   bodyLimitBytes: number;
+  /** Request quotas and the cap on tokens per client (issue 14, point 9); none: no limit. */
+  limiter?: RateLimiter | undefined;
 }
 
 function noStore(res: Response): void {
@@ -50,7 +53,7 @@ function field(body: Record<string, unknown>, name: string): string | undefined 
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-async function issueToken(body: Record<string, unknown>, deps: TokenEndpointDeps) {
+async function issueToken(body: Record<string, unknown>, deps: TokenEndpointDeps, res: Response) {
   if (field(body, 'grant_type') !== 'client_credentials') {
     throw new TokenRequestError('unsupported_grant_type', "grant_type must be 'client_credentials'");
   }
@@ -62,6 +65,13 @@ async function issueToken(body: Record<string, unknown>, deps: TokenEndpointDeps
   const requested = parseScope(field(body, 'scope'));
 
   const { client, iua } = await verifyClientAssertion(assertion, deps);
+  // Counted once the assertion verified: nobody can spend another client's quota by naming it.
+  if (deps.limiter) {
+    const refused =
+      deps.limiter.request({ clientId: client.clientId, clientPerMinute: client.rateLimitPerMinute }) ??
+      deps.limiter.token(client.clientId, client.tokenLimitPerMinute);
+    if (refused) throwRefusal(res, refused);
+  }
 
   // The organisations this token may speak for: the one the end user acts for, or all the client's.
   const userOrg = iua.subject_organization_id;
@@ -77,6 +87,10 @@ async function issueToken(body: Record<string, unknown>, deps: TokenEndpointDeps
   for (const ods of organisations) {
     const organisation = await deps.catalogue.getOrganisation(ods);
     if (organisation?.status !== 'active') continue;
+    if (deps.limiter && ods === userOrg) {
+      const refused = deps.limiter.organisation(ods, organisation.rateLimitPerMinute);
+      if (refused) throwRefusal(res, refused);
+    }
     active.push(ods);
     for (const grant of await deps.catalogue.listGrants({ odsCode: ods })) {
       if (client.roles.includes(grant.role)) roles.add(grant.role);
@@ -111,7 +125,7 @@ export function tokenEndpoint(deps: TokenEndpointDeps): RequestHandler[] {
           'Content-Type must be application/x-www-form-urlencoded',
         );
       }
-      const response = await issueToken((req.body ?? {}) as Record<string, unknown>, deps);
+      const response = await issueToken((req.body ?? {}) as Record<string, unknown>, deps, res);
       noStore(res);
       res.status(200).json(response);
     } catch (error) {

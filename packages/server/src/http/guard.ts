@@ -21,6 +21,7 @@ import {
 import type { CatalogueRepository } from '@nir/store';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AccessTokenClaims, AccessTokens } from '../auth/access-token.ts';
+import { type RateLimiter, throwRefusal } from '../limits/rate-limiter.ts';
 
 /** Who is calling, as proved by the token and allowed by the catalogue. */
 export interface Principal {
@@ -42,6 +43,8 @@ export interface Principal {
 export interface GuardDeps {
   tokens: AccessTokens;
   catalogue: CatalogueRepository;
+  /** Rate limits per client and organisation (issue 14, point 9); none: no limit. */
+  limiter?: RateLimiter | undefined;
 }
 
 /** Which role and interaction a route serves, and whether it carries clinical data (R5). */
@@ -98,6 +101,14 @@ export function guard(deps: GuardDeps, spec: GuardSpec): RequestHandler {
       const token = await authenticate(req, res, deps.tokens);
       const odsCode = readOdsHeader(req);
       const context = await deps.catalogue.loadAccessContext(token.clientId, odsCode, spec.role);
+      // Quotas from the same catalogue read; a refused client still counts (it is still load).
+      const refused = deps.limiter?.request({
+        clientId: token.clientId,
+        clientPerMinute: context.client?.rateLimitPerMinute,
+        odsCode,
+        organisationPerMinute: context.organisation?.rateLimitPerMinute,
+      });
+      if (refused) throwRefusal(res, refused);
       const endUser = endUserFromClaims(token.iua);
       const grant = authoriseRequest({
         ...context,
@@ -148,6 +159,11 @@ export function adminGuard(deps: GuardDeps): RequestHandler {
       if (client?.status !== 'active') {
         throw refuse('ACCESS_DENIED', 'The access token is missing, invalid or expired');
       }
+      const refused = deps.limiter?.request({
+        clientId: client.clientId,
+        clientPerMinute: client.rateLimitPerMinute,
+      });
+      if (refused) throwRefusal(res, refused);
       if (!client.admin || !token.scopes.includes(ADMIN_SCOPE)) {
         throw refuse('ACCESS DENIED', `The catalogue administration API needs the '${ADMIN_SCOPE}' scope`);
       }

@@ -1,0 +1,100 @@
+/**
+ * A private PostgreSQL cluster for fault tests (issue 14): its own data directory in a temp
+ * dir and a free port, so a test may stop, restart or freeze it without touching the shared
+ * server on 5432. As root, PostgreSQL's tools run as the `postgres` user (initdb refuses
+ * root). Freezing sends SIGSTOP to this cluster's own processes, found by the postmaster's
+ * pid (its pid file) and its children; nothing is signalled by name.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './free-port.ts';
+
+const run = promisify(execFile);
+
+/** Where Debian puts PostgreSQL 15's server tools (overridable). */
+const PG_BIN = process.env.NIR_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/** A cluster this test owns. */
+export interface PrivateCluster {
+  url: string;
+  /** Fast shutdown: sessions are terminated, as in an outage. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** SIGSTOP to the postmaster and every backend: a database that no longer answers. */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  /** Stops the cluster and removes its directory. */
+  remove(): Promise<void>;
+}
+
+/** True when a private cluster can be made here (the server tools, and a user to run them as). */
+export function privateClusterAvailable(): boolean {
+  return existsSync(path.join(PG_BIN, 'initdb')) && existsSync(path.join(PG_BIN, 'pg_ctl'));
+}
+
+async function postgresIds(): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
+  const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
+  return { uid, gid };
+}
+
+/** Creates and starts a cluster (trust auth, no fsync: it lives for one test file). */
+export async function createPrivateCluster(): Promise<PrivateCluster> {
+  const ids = await postgresIds();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nir-fault-'));
+  if (ids) await chown(dir, ids.uid, ids.gid);
+  const data = path.join(dir, 'data');
+  const port = await freePort();
+  const tool = (name: string, args: string[]) =>
+    ids
+      ? run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, name), ...args], { timeout: 60_000 })
+      : run(path.join(PG_BIN, name), args, { timeout: 60_000 });
+  await tool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
+  const start = async () => {
+    await tool('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', '-t', '30', 'start']);
+  };
+  const stop = async () => {
+    await tool('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']);
+  };
+  const pids = async (): Promise<number[]> => {
+    const postmaster = Number((await readFile(path.join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const children = await run('pgrep', ['-P', String(postmaster)]).then(
+      (r) => r.stdout.split('\n').filter(Boolean).map(Number),
+      () => [] as number[],
+    );
+    return [postmaster, ...children];
+  };
+  let frozen: number[] = [];
+  const thaw = async () => {
+    for (const pid of frozen) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone already.
+      }
+    }
+    frozen = [];
+  };
+  await start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop,
+    start,
+    async freeze() {
+      frozen = await pids();
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    },
+    thaw,
+    async remove() {
+      await thaw();
+      await tool('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
