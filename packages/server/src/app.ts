@@ -14,9 +14,12 @@ import type { AccessTokens } from './auth/access-token.ts';
 import type { KeyRing } from './auth/key-ring.ts';
 import { type TokenEndpointDeps, tokenEndpoint } from './auth/token-endpoint.ts';
 import { negotiateFhirJson } from './http/body.ts';
+import { conditionalOnlyWithValidators } from './http/conditional.ts';
 import { errorHandler, methodNotAllowed, refuseHead, unknownRoute } from './http/errors.ts';
 import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { wellFormedRequest } from './http/well-formed.ts';
 import { requestLogger } from './logging.ts';
 import { adminRouter } from './routes/admin.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
@@ -66,11 +69,14 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.set('etag', false);
   app.set('query parser', 'simple');
   if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
+  // Issue 14: a search is never answered 304; nosniff, no-store and HSTS on the responses.
+  conditionalOnlyWithValidators(app);
   const tokenUrl = `${deps.publicUrl}/oauth2/token`;
 
   // Ids first, so that every log line of the request carries them.
   app.use(requestIds);
   app.use(requestLogger(deps.logger));
+  app.use(securityHeaders(deps.publicUrl));
   app.use(refuseHead);
 
   const status = statusRoute(deps.ping);
@@ -87,7 +93,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     .route('/.well-known/jwks.json')
     .get(jwksRoute(deps.keys))
     .all(methodNotAllowed(['GET']));
-  app.use('/oauth2/token', auditTrail(deps.audit, tokenScope));
+  app.use('/oauth2/token', auditTrail(deps.audit, tokenScope), wellFormedRequest);
   app
     .route('/oauth2/token')
     .post(...tokenEndpoint({ ...deps, tokenUrl }))
@@ -98,6 +104,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     const router = Router();
     // Audit first, so that every refusal (406, 401, 403, 400...) is audited too.
     router.use(auditTrail(deps.audit, fhirScope));
+    // Bad text (malformed %-encoding, control characters) is refused once, here, audited.
+    router.use(wellFormedRequest);
     router.use(api === 'audit' ? negotiateAuditFormats : negotiateFhirJson);
     const statement = await loadCapabilityStatement(
       deps.profilesDir,
@@ -130,7 +138,13 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     app.use(base, router);
   }
 
-  app.use('/admin', auditTrail(deps.audit, adminScope), adminGuard(deps), adminRouter(deps));
+  app.use(
+    '/admin',
+    auditTrail(deps.audit, adminScope),
+    wellFormedRequest,
+    adminGuard(deps),
+    adminRouter(deps),
+  );
   app.use(unknownRoute);
   app.use(errorHandler);
   return app;
