@@ -36,7 +36,7 @@ interface BodyParserError {
   type?: string;
   status?: number;
   statusCode?: number;
-  code?: string;
+  errno?: number;
 }
 
 /** Maps body-parser failures to the registry's codes. */
@@ -71,7 +71,7 @@ function fromBodyParser(error: BodyParserError) {
  * client's fault: 400 `BAD_REQUEST`, never a 500.
  */
 function fromClientError(error: unknown) {
-  const { status, statusCode, code } = (error ?? {}) as BodyParserError;
+  const { status, statusCode, errno } = (error ?? {}) as BodyParserError;
   const httpStatus = status ?? statusCode;
   if (typeof httpStatus !== 'number' || httpStatus < 400 || httpStatus > 499) return undefined;
   if (error instanceof URIError) {
@@ -81,7 +81,8 @@ function fromClientError(error: unknown) {
       'path',
     );
   }
-  if (typeof code === 'string' && code.startsWith('Z_')) {
+  // zlib's errors (gzip, deflate: Z_DATA_ERROR; br: ERR__ERROR_FORMAT_…) carry an errno.
+  if (typeof errno === 'number') {
     return refuse(
       'BAD_REQUEST',
       'Request body does not decode as its Content-Encoding says',
