@@ -21,9 +21,11 @@ export function rawRequest(
   body?: Buffer | string,
 ): Promise<RawReply> {
   const url = new URL(origin);
+  // A GET or DELETE body is sent without chunking: its length must be said, or it is misread.
+  const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, method, path, headers, agent: false },
+      { host: url.hostname, port: url.port, method, path, headers: { ...length, ...headers }, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -37,25 +37,29 @@ export function pathFault(pathname: string): OperationOutcomeError | undefined {
 
 /**
  * The first key or value of a parsed parameter record (query string, form or JSON body, to any
- * depth) that is not printable text, with the parameter it belongs to.
+ * depth) that is not printable text, with the parameter it belongs to. Walks with its own stack,
+ * so a JSON body nested a million deep is checked, not a stack overflow.
  */
 export function unprintableParameter(record: unknown): { key: string; fault: string } | undefined {
-  const walk = (value: unknown, key: string): { key: string; fault: string } | undefined => {
+  const stack: [unknown, string][] = [[record, '']];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [value, key] = next;
     if (typeof value === 'string') {
       const fault = textFault(value);
-      return fault ? { key, fault } : undefined;
+      if (fault) return { key, fault };
+      continue;
     }
-    if (typeof value !== 'object' || value === null) return undefined;
-    for (const [name, item] of Object.entries(value)) {
+    if (typeof value !== 'object' || value === null) continue;
+    const entries = Object.entries(value);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [name, item] = entries[i] as [string, unknown];
       const label = Array.isArray(value) ? key : key === '' ? name : `${key}.${name}`;
       const keyFault = textFault(name);
       if (keyFault) return { key: printable(label), fault: keyFault };
-      const found = walk(item, label);
-      if (found) return found;
+      stack.push([item, label]);
     }
-    return undefined;
-  };
-  return walk(record, '');
+  }
+  return undefined;
 }
 
 /** A label that is safe to echo even when the key it names is not. */
