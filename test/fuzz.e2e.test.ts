@@ -5,7 +5,7 @@
  * NRL code (the token endpoint: RFC 6749 JSON or an OperationOutcome), a 304 only for a read
  * that has a validator, and every request to an audited endpoint in the audit trail.
  *
- * `NIR_FUZZ_RUNS` (default 400) requests per database; `NIR_FUZZ_SEED` replays a run.
+ * `NIR_FUZZ_RUNS` (default 500) requests per database; `NIR_FUZZ_SEED` replays a run.
  */
 import { ERROR_CODES, SPINE_ERROR_SYSTEM } from '@nir/core';
 import type { Store } from '@nir/store';
@@ -18,7 +18,7 @@ import { validPointer } from './support/pointers.ts';
 import { type RawReply, rawRequest } from './support/raw-http.ts';
 
 const backends = await testBackends();
-const RUNS = Number(process.env.NIR_FUZZ_RUNS ?? 400);
+const RUNS = Number(process.env.NIR_FUZZ_RUNS ?? 500);
 const SEED = process.env.NIR_FUZZ_SEED === undefined ? undefined : Number(process.env.NIR_FUZZ_SEED);
 const ODS: Record<Exclude<Caller, 'none'>, string> = {
   consumer: 'RWY',

@@ -475,27 +475,62 @@ function pathOf(template: string, ids: readonly string[]): fc.Arbitrary<string> 
     .map((segments) => parts.reduce((path, part, i) => `${path}${part}${segments[i - 1] ?? ''}`));
 }
 
-/** A fuzzed request on any route; `ids` are real ids (pointers, clients, organisations, roles). */
+/** The body a well-behaved client sends to a route (the fuzz then varies one part only). */
+function cleanBody(kind: Route['body']): FuzzBody {
+  const text =
+    kind === 'json'
+      ? JSON.stringify(validPointer())
+      : kind === 'search'
+        ? 'subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009'
+        : kind === 'form'
+          ? 'grant_type=client_credentials&client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+          : undefined;
+  if (text === undefined) return {};
+  const contentType = kind === 'json' ? 'application/fhir+json' : 'application/x-www-form-urlencoded';
+  return { contentType, bytes: Buffer.from(text, 'utf8') };
+}
+
+/** Which part of a request is fuzzed: one at a time (so the rest gets past the checks), or all. */
+const FOCUS = ['path', 'query', 'headers', 'body', 'all'] as const;
+
+/**
+ * A fuzzed request on any route; `ids` are real ids (pointers, clients, organisations, roles).
+ * One part (path, query, headers or body) is fuzzed while the others are what a well-behaved
+ * client with a valid token sends, or all parts are fuzzed at once.
+ */
 export function fuzzRequest(ids: readonly string[]): fc.Arbitrary<FuzzRequest> {
-  return fc.constantFrom(...ROUTES).chain((route) =>
-    fc.record({
+  return fc.tuple(fc.constantFrom(...ROUTES), fc.constantFrom(...FOCUS)).chain(([route, focus]) => {
+    const fuzz = (part: (typeof FOCUS)[number]) => focus === 'all' || focus === part;
+    const cleanPath = route.path.replaceAll('{id}', ids[ids.length - 1] ?? 'x');
+    return fc.record({
       route: fc.constant(route),
-      method: fc.oneof(
-        { weight: 9, arbitrary: fc.constant(route.method) },
-        { weight: 1, arbitrary: fc.constantFrom(...METHODS) },
-      ),
-      path: pathOf(route.path, ids),
-      query: fc.oneof(fc.constant(''), queryString),
-      body: route.body
-        ? bodyFor(route.body)
+      method: fuzz('all')
+        ? fc.oneof(
+            { weight: 9, arbitrary: fc.constant(route.method) },
+            { weight: 1, arbitrary: fc.constantFrom(...METHODS) },
+          )
+        : fc.constant(route.method),
+      path: fuzz('path') ? pathOf(route.path, ids) : fc.constant(cleanPath),
+      query: fuzz('query')
+        ? queryString
+        : fc.constant(route.body ? '' : 'subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009'),
+      body: fuzz('body')
+        ? route.body
+          ? bodyFor(route.body)
+          : fc.oneof(
+              { weight: 4, arbitrary: fc.constant<FuzzBody>({}) },
+              { weight: 1, arbitrary: bodyFor(undefined) },
+            )
+        : fc.constant(cleanBody(route.body)),
+      auth: fuzz('headers')
+        ? authChoice
         : fc.oneof(
-            { weight: 4, arbitrary: fc.constant<FuzzBody>({}) },
-            { weight: 1, arbitrary: bodyFor(undefined) },
+            { weight: 9, arbitrary: fc.constant('valid') },
+            { weight: 1, arbitrary: fc.constant('none') },
           ),
-      auth: authChoice,
-      requestId: requestIdChoice,
-      ods: odsChoice,
-      extra: extraHeaders,
-    }),
-  );
+      requestId: fuzz('headers') ? requestIdChoice : fc.constant('fresh'),
+      ods: fuzz('headers') ? odsChoice : fc.constant('right'),
+      extra: fuzz('headers') ? extraHeaders : fc.constant({}),
+    });
+  });
 }
