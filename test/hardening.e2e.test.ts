@@ -398,6 +398,21 @@ describe.each(backends)('issue 14 hardening on $name', (backend) => {
     }
   });
 
+  it('every request to an audited endpoint is audited, HEAD (405) included', async () => {
+    for (const path of [
+      `${BASE.consumer}/DocumentReference?${SUBJECT}`,
+      '/admin/organisations',
+      '/oauth2/token',
+    ]) {
+      const requestId = crypto.randomUUID();
+      const reply = await send('HEAD', path, as.consumer(requestId));
+      expect(reply.status, path).toBe(405);
+      expect(await audited(requestId), path).toHaveLength(1);
+    }
+    expect((await send('HEAD', '/_status', {})).status).toBe(405);
+    expect((await send('HEAD', `${BASE.consumer}/metadata`, {})).status).toBe(405);
+  });
+
   describe('point 11: response headers', () => {
     it('clinical, audit and admin responses (refusals too) carry no-store and nosniff; discovery stays cacheable', async () => {
       const replies = [

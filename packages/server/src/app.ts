@@ -62,6 +62,17 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   auditExportTiming?: Partial<ExportTiming> | undefined;
 }
 
+/**
+ * The paths of the audited endpoints, as Express mounts them (case-insensitive, a trailing
+ * slash allowed): every FHIR base, the token endpoint, `/admin`.
+ */
+const AUDITED_MOUNTS = new RegExp(`^/((${FHIR_APIS.join('|')})/FHIR/R4|oauth2/token|admin)(/|$)`, 'i');
+
+/** Runs `handler` only for requests outside the audited endpoints (which run it themselves). */
+function unlessAudited(handler: RequestHandler): RequestHandler {
+  return (req, res, next) => (AUDITED_MOUNTS.test(req.path) ? next() : handler(req, res, next));
+}
+
 /** Builds the Express application. */
 export async function createApp(deps: AppDeps): Promise<Express> {
   const app = express();
@@ -77,7 +88,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use(requestIds);
   app.use(requestLogger(deps.logger));
   app.use(securityHeaders(deps.publicUrl));
-  app.use(refuseHead);
+  // HEAD is 405 everywhere; on the audited endpoints it is refused after their audit middleware.
+  app.use(unlessAudited(refuseHead));
 
   const status = statusRoute(deps.ping);
   const smart = smartConfiguration(deps.publicUrl);
@@ -105,7 +117,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     // Audit first, so that every refusal (406, 401, 403, 400...) is audited too.
     router.use(auditTrail(deps.audit, fhirScope));
     // Bad text (malformed %-encoding, control characters) is refused once, here, audited.
-    router.use(wellFormedRequest);
+    router.use(refuseHead, wellFormedRequest);
     router.use(api === 'audit' ? negotiateAuditFormats : negotiateFhirJson);
     const statement = await loadCapabilityStatement(
       deps.profilesDir,
@@ -141,6 +153,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use(
     '/admin',
     auditTrail(deps.audit, adminScope),
+    refuseHead,
     wellFormedRequest,
     adminGuard(deps),
     adminRouter(deps),
