@@ -209,6 +209,18 @@ describe.each(backends)('issue 14 hardening on $name', (backend) => {
     });
   });
 
+  it('point 2: a control character in a pointer is refused by the validator with its element', async () => {
+    const pointer = { ...validPointer({ nhsNumber: NHS }), description: 'Null\u0000report' };
+    const reply = await send(
+      'POST',
+      `${BASE.producer}/DocumentReference`,
+      { ...as.producer(), 'content-type': 'application/fhir+json' },
+      JSON.stringify(pointer),
+    );
+    expect(reply.status, reply.text.slice(0, 400)).toBe(400);
+    expect(reply.text).toContain('description');
+  });
+
   describe('point 3: FHIR dates at the edges of 0001-9999 are searched, not a 500', () => {
     it.each([
       'date=le9999-12-31',
