@@ -17,7 +17,7 @@ import {
 } from '@nir/server';
 import type { Store } from '@nir/store';
 import type { JWK } from 'jose';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { freePort } from './free-port.ts';
 
 export { freePort };
@@ -67,6 +67,8 @@ export interface TestRegistryOptions {
   env?: Record<string, string>;
   /** Registry options the audit tests set (custody port, bulk export timing). */
   registry?: Pick<RegistryOptions, 'custody' | 'auditExportTiming'>;
+  /** The registry's logger (tests that read the log); silent by default. */
+  logger?: Logger;
 }
 
 /** Starts a registry over `store` (closed with the registry). */
@@ -88,7 +90,7 @@ export async function startTestRegistry(
   });
   const registry = await createRegistry(config, {
     store,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...(options.modules ? { modules: options.modules } : {}),
     ...options.registry,
   });

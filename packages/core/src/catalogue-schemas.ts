@@ -65,7 +65,9 @@ export const ORGANISATION_SCHEMA: JsonSchema = {
     odsCode: ODS_CODE,
     name: { ...TEXT, examples: ['Leeds Teaching Hospitals NHS Trust'] },
     status: { enum: [...ORGANISATION_STATUSES], default: 'active' },
-    rateLimitPerMinute: perMinuteLimit('Requests a minute made for this organisation, all its clients together'),
+    rateLimitPerMinute: perMinuteLimit(
+      'Requests a minute made for this organisation, all its clients together',
+    ),
   },
   examples: [{ odsCode: 'RR8', name: 'Leeds Teaching Hospitals NHS Trust', status: 'active' }],
 };

@@ -52,6 +52,21 @@ describe('readIuaClaims', () => {
     expect(claims).toStrictEqual({});
   });
 
+  it('drops claims with a control character or broken Unicode (issue 14 point 2), as missing', () => {
+    const claims = readIuaClaims({
+      ...fullClaims,
+      subject_id: 'user\u0000',
+      subject_name: 'Dr \ud800',
+      subject_role: [
+        { system: 'https://fhir.nhs.uk/CodeSystem/NHSDigital-SDS-JobRoleCode', code: 'R8000\u0001' },
+      ],
+    });
+    expect(claims.subject_id).toBeUndefined();
+    expect(claims.subject_name).toBeUndefined();
+    expect(claims.subject_role).toBeUndefined();
+    expect(endUserFromClaims(claims)).toBeUndefined();
+  });
+
   it('keeps a string of exactly 256 characters', () => {
     expect(readIuaClaims({ subject_id: 'x'.repeat(256) })).toStrictEqual({ subject_id: 'x'.repeat(256) });
   });

@@ -4,6 +4,7 @@
  * client assertion; the registry copies them into the access token it issues, so every request
  * carries a signed statement of who, in which role, and why.
  */
+import { isPrintableText } from './printable-text.ts';
 import type { Coding } from './purpose-of-use.ts';
 
 /** The IUA claims the registry reads and keeps. */
@@ -37,6 +38,7 @@ function codings(value: unknown): Coding[] | undefined {
     if (typeof item !== 'object' || item === null) return undefined;
     const { system, code, display } = item as Record<string, unknown>;
     if (typeof code !== 'string' || (system !== undefined && typeof system !== 'string')) return undefined;
+    if (![code, system, display].every((v) => typeof v !== 'string' || isPrintableText(v))) return undefined;
     const coding: Coding = { code };
     if (typeof system === 'string') coding.system = system;
     if (typeof display === 'string') coding.display = display;
@@ -45,8 +47,11 @@ function codings(value: unknown): Coding[] | undefined {
   return out;
 }
 
+/** A claim's text: 1-256 characters, printable (issue 14: no control character reaches the store). */
 function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined;
+  return typeof value === 'string' && value.length > 0 && value.length <= 256 && isPrintableText(value)
+    ? value
+    : undefined;
 }
 
 /**

@@ -19,9 +19,12 @@ import type { AccessTokens } from './auth/access-token.ts';
 import type { KeyRing } from './auth/key-ring.ts';
 import { type TokenEndpointDeps, tokenEndpoint } from './auth/token-endpoint.ts';
 import { negotiateFhirJson } from './http/body.ts';
+import { conditionalOnlyWithValidators } from './http/conditional.ts';
 import { errorHandler, methodNotAllowed, refuseHead, unknownRoute } from './http/errors.ts';
 import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { wellFormedRequest } from './http/well-formed.ts';
 import type { RateLimiter } from './limits/rate-limiter.ts';
 import { requestLogger } from './logging.ts';
 import { shedLoad, shedThen } from './resilience/load-shedding.ts';
@@ -73,6 +76,17 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   queueSeconds?: number | undefined;
 }
 
+/**
+ * The paths of the audited endpoints, as Express mounts them (case-insensitive, a trailing
+ * slash allowed): every FHIR base, the token endpoint, `/admin`.
+ */
+const AUDITED_MOUNTS = new RegExp(`^/((${FHIR_APIS.join('|')})/FHIR/R4|oauth2/token|admin)(/|$)`, 'i');
+
+/** Runs `handler` only for requests outside the audited endpoints (which run it themselves). */
+function unlessAudited(handler: RequestHandler): RequestHandler {
+  return (req, res, next) => (AUDITED_MOUNTS.test(req.path) ? next() : handler(req, res, next));
+}
+
 /** Builds the Express application. */
 export async function createApp(deps: AppDeps): Promise<Express> {
   const app = express();
@@ -80,6 +94,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.set('etag', false);
   app.set('query parser', 'simple');
   if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
+  // Issue 14: a search is never answered 304; nosniff, no-store and HSTS on the responses.
+  conditionalOnlyWithValidators(app);
   const tokenUrl = `${deps.publicUrl}/oauth2/token`;
   // Load shedding (issue 14, point 10): after the audit trail, so each refusal is audited, and
   // only where the database is used (the guarded routes, tokens, admin; not metadata).
@@ -88,7 +104,9 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   // Ids first, so that every log line of the request carries them.
   app.use(requestIds);
   app.use(requestLogger(deps.logger));
-  app.use(refuseHead);
+  app.use(securityHeaders(deps.publicUrl));
+  // HEAD is 405 everywhere; on the audited endpoints it is refused after their audit middleware.
+  app.use(unlessAudited(refuseHead));
 
   const status = statusRoute(deps.ping);
   const smart = smartConfiguration(deps.publicUrl);
@@ -104,7 +122,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     .route('/.well-known/jwks.json')
     .get(jwksRoute(deps.keys))
     .all(methodNotAllowed(['GET']));
-  app.use('/oauth2/token', auditTrail(deps.audit, tokenScope), shed);
+  app.use('/oauth2/token', auditTrail(deps.audit, tokenScope), wellFormedRequest, shed);
   app
     .route('/oauth2/token')
     .post(...tokenEndpoint({ ...deps, tokenUrl }))
@@ -116,6 +134,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     const router = Router();
     // Audit first, so that every refusal (406, 401, 403, 400...) is audited too.
     router.use(auditTrail(deps.audit, fhirScope));
+    // Bad text (malformed %-encoding, control characters) is refused once, here, audited.
+    router.use(refuseHead, wellFormedRequest);
     router.use(api === 'audit' ? negotiateAuditFormats : negotiateFhirJson);
     const statement = await loadCapabilityStatement(
       deps.profilesDir,
@@ -149,7 +169,15 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     app.use(base, router);
   }
 
-  app.use('/admin', auditTrail(deps.audit, adminScope), shed, adminGuard(deps), adminRouter(deps));
+  app.use(
+    '/admin',
+    auditTrail(deps.audit, adminScope),
+    refuseHead,
+    wellFormedRequest,
+    shed,
+    adminGuard(deps),
+    adminRouter(deps),
+  );
 
   // The API reference (issue 17): generated from the CapabilityStatements above, the catalogue
   // JSON Schemas and the published example pointer; not audited (no data, no identity).

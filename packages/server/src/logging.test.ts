@@ -4,7 +4,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { requestIds } from './http/request-ids.ts';
-import { requestLogger } from './logging.ts';
+import { requestLogger, safeErrorSerializer } from './logging.ts';
 
 /** A pino logger whose lines are kept in `lines`. */
 function capturingLogger() {
@@ -154,5 +154,36 @@ describe('requestLogger', () => {
     const entries = await logged(lines);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ level: 50, requestId: 'r-503', msg: 'GET 503 failed' });
+  });
+});
+
+describe('safeErrorSerializer (issue 14 point 5: no request body in the log, ever)', () => {
+  const body = 'client_assertion=eyJ.secret.sig&nhs=9434765919';
+
+  it("drops body-parser's raw body and the message that may quote it", () => {
+    const error = Object.assign(new SyntaxError(`Unexpected token in JSON at ${body}`), {
+      body,
+      type: 'entity.parse.failed',
+      status: 400,
+    });
+    const serialized = JSON.stringify(safeErrorSerializer(error));
+    expect(serialized).not.toContain('9434765919');
+    expect(serialized).not.toContain('eyJ.secret');
+    expect(serialized).toContain('entity.parse.failed');
+  });
+
+  it('does the same to an error pino-http has already serialized', () => {
+    const serialized = JSON.stringify(
+      safeErrorSerializer({ type: 'Error', message: body, stack: body, body }),
+    );
+    expect(serialized).not.toContain('9434765919');
+  });
+
+  it('keeps the message and stack of other errors, minus request content', () => {
+    const error = Object.assign(new Error('connection refused'), { query: { nhs: '9434765919' } });
+    const serialized = safeErrorSerializer(error) as { message: string; stack: string; query?: unknown };
+    expect(serialized.message).toBe('connection refused');
+    expect(serialized.stack).toContain('connection refused');
+    expect(serialized.query).toBeUndefined();
   });
 });

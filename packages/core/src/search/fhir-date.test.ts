@@ -7,10 +7,13 @@ import { isOperationOutcomeError } from '../outcomes.ts';
 import {
   dateFormula,
   dateParameterFormula,
+  EARLIEST_INSTANT,
   formulaMatches,
+  LATEST_INSTANT,
   parseDateParameter,
   rangeOfFhirDate,
   rangeOfSearchDate,
+  storableInstant,
 } from './fhir-date.ts';
 import type { DatePrefix, TimeRange } from './search-model.ts';
 
@@ -313,5 +316,57 @@ describe('periodFormula via dateParameterFormula: period means overlap (docs/con
 
   it('an empty item is refused at the parameter', () => {
     expect(() => dateParameterFormula('creation', '2025,', NOW)).toThrow(/creation/);
+  });
+});
+
+describe('the storable span (issue 14 point 3): nothing beyond years 0001-9999 reaches the store', () => {
+  const values = (formula: ReturnType<typeof dateFormula>) => formula.flat().map((c) => c.value);
+  const range = (value: string): TimeRange => {
+    const r = rangeOfFhirDate(value);
+    if (!r) throw new Error(`bad fixture ${value}`);
+    return r;
+  };
+  const matches = (value: string, target: TimeRange) =>
+    formulaMatches(dateFormula(parseDateParameter(value, 'date'), NOW), target);
+  const storable = (ms: number) => !Number.isFinite(ms) || (ms >= EARLIEST_INSTANT && ms <= LATEST_INSTANT);
+
+  it('spans 0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z', () => {
+    expect(new Date(EARLIEST_INSTANT).toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(new Date(LATEST_INSTANT).toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    expect(storableInstant(LATEST_INSTANT + 1)).toBe(FAR_FUTURE);
+    expect(storableInstant(EARLIEST_INSTANT - 1)).toBe(FAR_PAST);
+    expect(storableInstant(NOW)).toBe(NOW);
+  });
+
+  it('the end of year 9999 is unbounded, its start is kept', () => {
+    expect(rangeOfFhirDate('9999-12-31')).toEqual({ low: at('9999-12-31T00:00:00Z'), high: FAR_FUTURE });
+    expect(rangeOfSearchDate('9999')).toEqual({ low: at('9999-01-01T00:00:00Z'), high: FAR_FUTURE });
+    expect(rangeOfFhirDate('0001-01-01T00:00:00+01:00')?.low).toBe(FAR_PAST);
+  });
+
+  it.each([
+    'le9999-12-31',
+    'gt9999',
+    'eq9999',
+    'ge9999-12-31T23:59:59.999Z',
+    'sa9999',
+    'ap9999',
+    'ap0001',
+    'ap0001-01-01T00:00:00+14:00',
+    'ne9999-12',
+  ])('%s gives only storable instants, for date and period', (value) => {
+    for (const parameter of ['date', 'period'] as const) {
+      expect(values(dateParameterFormula(parameter, value, NOW)).every(storable)).toBe(true);
+    }
+  });
+
+  it('keeps the meaning at the edges: le9999-12-31 takes everything, gt9999 nothing, ap0001 all of the past', () => {
+    const stored = range('9999-12-31');
+    expect(matches('le9999-12-31', stored)).toBe(true);
+    expect(matches('eq9999', stored)).toBe(true);
+    expect(matches('gt9999', stored)).toBe(false);
+    expect(matches('le9999-12-31', range('2026-11-28'))).toBe(true);
+    expect(matches('ap0001', range('0001-06-01'))).toBe(true);
+    expect(matches('ap9999', range('9999-06-01'))).toBe(true);
   });
 });

@@ -27,6 +27,33 @@ function utc(year: number, month: number, day = 1, hour = 0, minute = 0, second 
   return date.getTime();
 }
 
+/**
+ * The span of instants the registry stores and compares: FHIR dates run from year 0001 to 9999,
+ * and so do the ISO 8601 instants the store writes (PostgreSQL's `timestamptz` holds more, but
+ * JavaScript writes a year past 9999 as `+010000`, which it refuses, and a year before 0001 as
+ * `-000001`). Anything outside is an unbounded end: {@link storableInstant}.
+ */
+export const EARLIEST_INSTANT = utc(1, 1);
+/** The last millisecond of year 9999 (see {@link EARLIEST_INSTANT}). */
+export const LATEST_INSTANT = utc(10000, 1) - 1;
+
+/**
+ * `ms` clamped to the span the store holds: before {@link EARLIEST_INSTANT} it is `-Infinity`,
+ * after {@link LATEST_INSTANT} `+Infinity` (the store's `-infinity` and `infinity`). So the end
+ * of 9999-12-31 and an `ap` range widened before year 1 stay what they mean, unbounded at that
+ * side, instead of an instant the database cannot read.
+ */
+export function storableInstant(ms: number): number {
+  if (ms < EARLIEST_INSTANT) return Number.NEGATIVE_INFINITY;
+  if (ms > LATEST_INSTANT) return Number.POSITIVE_INFINITY;
+  return ms;
+}
+
+/** A range with both ends made {@link storableInstant}. */
+function storable(range: TimeRange): TimeRange {
+  return { low: storableInstant(range.low), high: storableInstant(range.high) };
+}
+
 /** The days in a month of the proleptic Gregorian calendar. */
 function daysIn(year: number, month: number): number {
   return new Date(utc(year, month + 1) - DAY).getUTCDate();
@@ -41,8 +68,17 @@ function offsetOf(zone: string | undefined): number | undefined {
   return (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes) * 60_000;
 }
 
-/** A FHIR date of any precision as a range, or undefined. `minutes` allows the search-only `hh:mm`. */
+/**
+ * A FHIR date of any precision as a range (clamped to the storable span), or undefined.
+ * `minutes` allows the search-only `hh:mm`.
+ */
 function parse(value: string, minutes: boolean): TimeRange | undefined {
+  const range = parseExact(value, minutes);
+  return range && storable(range);
+}
+
+/** A FHIR date of any precision as its exact range, or undefined. */
+function parseExact(value: string, minutes: boolean): TimeRange | undefined {
   const m = FHIR_DATE.exec(value);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
@@ -70,7 +106,9 @@ function parse(value: string, minutes: boolean): TimeRange | undefined {
  * The half-open range `[low, high)` in epoch ms that a stored FHIR `date`, `dateTime` or
  * `instant` covers at its precision: a year, a month or a day (UTC), a second, or a millisecond
  * when there is a fraction (digits past the third are dropped). A time without a zone is taken
- * as UTC. Undefined when `value` is not such a date or names an impossible one.
+ * as UTC. An end outside years 0001–9999 (the end of 9999-12-31, a zone that moves 0001-01-01
+ * back) is unbounded ({@link storableInstant}). Undefined when `value` is not such a date or
+ * names an impossible one.
  */
 export function rangeOfFhirDate(value: string): TimeRange | undefined {
   return parse(value, false);
@@ -136,8 +174,8 @@ export function dateFormula(condition: { prefix: DatePrefix; range: TimeRange },
       const slack = Math.max(DAY, Math.abs(now - pl) / 10);
       return [
         [
-          { end: 'low', op: '<', value: ph + slack },
-          { end: 'high', op: '>', value: pl - slack },
+          { end: 'low', op: '<', value: storableInstant(ph + slack) },
+          { end: 'high', op: '>', value: storableInstant(pl - slack) },
         ],
       ];
     }

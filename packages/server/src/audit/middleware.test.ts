@@ -132,6 +132,8 @@ describe('audit middleware', () => {
       r.post('/thing', (_req, res) => {
         res.setHeader('Location', 'http://nir.test/x/1');
         res.setHeader('ETag', 'W/"1"');
+        res.setHeader('Cache-Control', 'no-store');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
         sendFhir(res, 201, { resourceType: 'Basic' });
       }),
     );
@@ -143,6 +145,9 @@ describe('audit middleware', () => {
     expect(response.headers.get('location')).toBeNull();
     expect(response.headers.get('etag')).toBeNull();
     expect(response.headers.get('x-request-id')).toBe('req-1');
+    // Issue 14 point 11: the 500 keeps the security headers the response had.
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     const body = JSON.stringify(await response.json());
     expect(body).toContain('INTERNAL_SERVER_ERROR');
     expect(body).not.toContain('audit_event');

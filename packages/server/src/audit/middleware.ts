@@ -20,8 +20,14 @@ import { AuditContext } from './context.ts';
 import type { AuditScope } from './scopes.ts';
 import type { AuditService } from './service.ts';
 
-/** Headers kept when a response is replaced by the audit failure's 500. */
-const KEPT_HEADERS = new Set(['x-request-id', 'x-correlation-id']);
+/** Headers kept when a response is replaced by the audit failure's 500 (ids, security headers). */
+const KEPT_HEADERS = new Set([
+  'x-request-id',
+  'x-correlation-id',
+  'cache-control',
+  'x-content-type-options',
+  'strict-transport-security',
+]);
 
 function bodyText(chunk: unknown): string | undefined {
   if (typeof chunk === 'string') return chunk;

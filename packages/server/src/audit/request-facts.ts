@@ -15,7 +15,7 @@ import {
 } from '@nir/core';
 import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
-import { ODS_HEADER, type Principal } from '../http/guard.ts';
+import { bearerToken, ODS_HEADER, type Principal } from '../http/guard.ts';
 import type { AuditService } from './service.ts';
 
 /** The identity part of a record. */
@@ -33,7 +33,7 @@ export function userFromIua(iua: IuaClaims): AuditUser | undefined {
 }
 
 function bearer(req: Request): string | undefined {
-  return /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.get('authorization') ?? '')?.[1];
+  return bearerToken(req.get('authorization'));
 }
 
 /** The `client_id` a JWT claims, without verifying it (for "claimed" identities only). */

@@ -10,6 +10,7 @@ import {
   INTERACTION_KINDS,
   kindForMethod,
   NIR_CATALOGUE_SYSTEM_PREFIX,
+  printableText,
   readIuaClaims,
 } from '@nir/core';
 import type { Request, Response } from 'express';
@@ -195,6 +196,18 @@ function adminKind(method: string, status: number, path: string): AuditKind {
 }
 
 /**
+ * A catalogue key from the path, decoded; as sent when it does not decode, and printable either
+ * way (the request is refused at the edge then, but its audit still records what it named).
+ */
+function catalogueKey(encoded: string): string {
+  try {
+    return printableText(decodeURIComponent(encoded));
+  } catch {
+    return printableText(encoded);
+  }
+}
+
+/**
  * The catalogue administration API (R19): every call, reads and changes, with the catalogue
  * record it names and the acting client and user.
  */
@@ -210,7 +223,7 @@ export const adminScope: AuditScope = {
       if (match?.[1]) {
         objects.push({
           system: `${NIR_CATALOGUE_SYSTEM_PREFIX}${entity}`,
-          value: decodeURIComponent(match[1]),
+          value: catalogueKey(match[1]),
         });
       }
     }

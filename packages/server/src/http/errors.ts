@@ -35,6 +35,8 @@ export function refuseHead(req: Request, res: Response, next: NextFunction): voi
 interface BodyParserError {
   type?: string;
   status?: number;
+  statusCode?: number;
+  errno?: number;
 }
 
 /** Maps body-parser failures to the registry's codes. */
@@ -44,15 +46,54 @@ function fromBodyParser(error: BodyParserError) {
       return refuse('MESSAGE_NOT_WELL_FORMED', 'Request body could not be parsed (body: Invalid JSON)');
     case 'entity.too.large':
       return refuse('PAYLOAD_TOO_LARGE', 'Request body is larger than this registry accepts');
-    case 'encoding.unsupported':
     case 'charset.unsupported':
       return refuse('UNSUPPORTED_MEDIA_TYPE', 'Request body must be UTF-8 encoded');
+    case 'encoding.unsupported':
+      return refuse(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Content-Encoding must be identity, gzip, deflate or br',
+        'Content-Encoding',
+      );
+    case 'parameters.too.many':
+      return refuse('PAYLOAD_TOO_LARGE', 'Request body has more parameters than this registry accepts');
     case 'request.aborted':
     case 'request.size.invalid':
       return refuse('BAD_REQUEST', 'Request body was incomplete');
     default:
       return undefined;
   }
+}
+
+/**
+ * Other client errors that Express and the body parsers raise with a 4xx status: a route
+ * parameter whose percent-encoding does not decode (the router's `URIError`), a body that does
+ * not decode as its `Content-Encoding` says (zlib). Anything else with a 4xx status is still the
+ * client's fault: 400 `BAD_REQUEST`, never a 500.
+ */
+function fromClientError(error: unknown) {
+  const { status, statusCode, errno } = (error ?? {}) as BodyParserError;
+  const httpStatus = status ?? statusCode;
+  if (typeof httpStatus !== 'number' || httpStatus < 400 || httpStatus > 499) return undefined;
+  if (error instanceof URIError) {
+    return refuse(
+      'INVALID_PARAMETER',
+      'Invalid path parameter (the path has malformed percent-encoding)',
+      'path',
+    );
+  }
+  // zlib's errors (gzip, deflate: Z_DATA_ERROR; br: ERR__ERROR_FORMAT_…) carry an errno.
+  if (typeof errno === 'number') {
+    return refuse(
+      'BAD_REQUEST',
+      'Request body does not decode as its Content-Encoding says',
+      'Content-Encoding',
+    );
+  }
+  if (httpStatus === 413)
+    return refuse('PAYLOAD_TOO_LARGE', 'Request body is larger than this registry accepts');
+  if (httpStatus === 415)
+    return refuse('UNSUPPORTED_MEDIA_TYPE', 'Request body is of a type this route does not take');
+  return refuse('BAD_REQUEST', 'The request could not be read');
 }
 
 /** Express error handler: the one place that renders thrown errors. */
@@ -66,11 +107,13 @@ export function errorHandler(error: unknown, req: Request, res: Response, _next:
     sendOutcome(res, error);
     return;
   }
-  const parsed = fromBodyParser(error as BodyParserError);
+  // A refusal mapped here is not logged: body-parser's errors carry the raw body (issue 14.5).
+  const parsed = fromBodyParser((error ?? {}) as BodyParserError) ?? fromClientError(error);
   if (parsed) {
     sendOutcome(res, parsed);
     return;
   }
+  // The logger's `err` serializer (logging.ts) drops any body an error carries.
   req.log?.error({ err: error }, 'unexpected error');
   sendOutcome(res, internalError());
 }

@@ -63,18 +63,27 @@ function requireRequestId(res: Response): string {
   return requestId;
 }
 
+/**
+ * The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), or undefined. The
+ * scheme is case-insensitive and followed by one or more spaces (RFC 7235 §2.1): `bearer`,
+ * `BEARER` and `Bearer` are the same.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header ?? '')?.[1];
+}
+
 /** Verifies the bearer token; any failure is the same 401 (no detail that helps an attacker). */
 export async function authenticate(
   req: Request,
   res: Response,
   tokens: AccessTokens,
 ): Promise<AccessTokenClaims> {
-  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.get('authorization') ?? '');
+  const token = bearerToken(req.get('authorization'));
   // Built only when refusing: an Error captures a stack trace, a cost on every request otherwise.
   const invalid = () => refuse('ACCESS_DENIED', 'The access token is missing, invalid or expired');
-  if (!match?.[1]) throw invalid();
+  if (!token) throw invalid();
   try {
-    const claims = await tokens.verify(match[1]);
+    const claims = await tokens.verify(token);
     res.locals.clientId = claims.clientId;
     return claims;
   } catch (error) {

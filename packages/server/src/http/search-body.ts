@@ -12,6 +12,7 @@ import express, {
   type Response,
 } from 'express';
 import { JSON_TYPES, refuseNoBody, requireBody } from './body.ts';
+import { wellFormedBody } from './well-formed.ts';
 
 /** The middleware chain that reads a search body. */
 export function searchBody(
@@ -31,5 +32,6 @@ export function searchBody(
     express.urlencoded({ extended: false, limit: limitBytes }),
     onInvalidJson,
     requireBody,
+    wellFormedBody,
   ];
 }

@@ -18,6 +18,7 @@ import type { KeyRing } from '../auth/key-ring.ts';
 import { jsonBody, requireBody } from '../http/body.ts';
 import { methodNotAllowed } from '../http/errors.ts';
 import type { AdminPrincipal } from '../http/guard.ts';
+import { wellFormedBody } from '../http/well-formed.ts';
 
 /** What the admin API needs. */
 export interface AdminDeps {
@@ -67,7 +68,7 @@ function notFound(what: string): never {
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
   const { catalogue } = deps;
-  const body = [...jsonBody(deps.bodyLimitBytes), requireBody];
+  const body = [...jsonBody(deps.bodyLimitBytes), requireBody, wellFormedBody];
 
   router
     .route('/organisations')
@@ -145,8 +146,9 @@ export function adminRouter(deps: AdminDeps): Router {
         throw refuse('INVALID_PARAMETER', 'entity must be organisation, client or grant', 'entity');
       }
       const after = req.query.after === undefined ? undefined : Number(req.query.after);
-      if (after !== undefined && !Number.isInteger(after))
-        throw refuse('INVALID_PARAMETER', 'after must be an integer', 'after');
+      // A change id is a bigint from 1: 1e300 is an integer to JavaScript, not to PostgreSQL.
+      if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0))
+        throw refuse('INVALID_PARAMETER', 'after must be a change id (an integer from 0)', 'after');
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
         throw refuse('INVALID_PARAMETER', 'limit must be an integer from 1 to 1000', 'limit');

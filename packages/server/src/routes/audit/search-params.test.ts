@@ -59,6 +59,18 @@ describe('parseDateBounds', () => {
     );
   });
 
+  it('keeps bounds at the edges of FHIR dates within what the store holds (issue 14 point 3)', () => {
+    expect(parseDateBounds(['ge0001', 'le9999-12-31'])).toEqual({
+      from: '0001-01-01T00:00:00.000Z',
+      to: '9999-12-31T23:59:59.999Z',
+    });
+    expect(parseDateBounds(['9999'])).toEqual({
+      from: '9999-01-01T00:00:00.000Z',
+      to: '9999-12-31T23:59:59.999Z',
+    });
+    expect(refusal(() => parseDateBounds(['gt9999', 'le9999-12-31']))).toBe('INVALID_PARAMETER');
+  });
+
   it('requires both bounds and a non-empty range', () => {
     expect(refusal(() => parseDateBounds([]))).toBe('INVALID_PARAMETER');
     expect(refusal(() => parseDateBounds(['ge2026-01-01']))).toBe('INVALID_PARAMETER');

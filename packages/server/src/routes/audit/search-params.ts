@@ -7,8 +7,10 @@
 import {
   AUDIT_OUTCOMES,
   type AuditOutcome,
+  EARLIEST_INSTANT,
   isOdsCodeShape,
   isValidNhsNumber,
+  LATEST_INSTANT,
   NHS_NUMBER_SYSTEM,
   NIR_CLIENT_ID_SYSTEM,
   ODS_SYSTEM,
@@ -47,11 +49,18 @@ function single(req: Request, name: string): string | undefined {
   return values[0];
 }
 
-/** The instant range `[start, end)` a FHIR date or dateTime denotes (its precision sets the width). */
+/**
+ * The instant range `[start, end)` a FHIR date or dateTime denotes (its precision sets the
+ * width), within the span the store holds (years 0001-9999: `le9999-12-31` ends at the last
+ * millisecond of 9999).
+ */
 export function dateRange(value: string, name = 'date'): { start: Date; end: Date } {
   const range = rangeOfSearchDate(value);
   if (!range) throw refuse('INVALID_PARAMETER', `${name}: '${value}' is not a FHIR date or dateTime`, name);
-  return { start: new Date(range.low), end: new Date(range.high) };
+  return {
+    start: new Date(Math.max(range.low, EARLIEST_INSTANT)),
+    end: new Date(Math.min(range.high, LATEST_INSTANT)),
+  };
 }
 
 /** A `date` range from its prefixed values: both bounds are required (400 otherwise). */
