@@ -3,3 +3,4 @@ export * from './facts.ts';
 export * from './record.ts';
 export * from './to-audit-events.ts';
 export * from './uuidv7.ts';
+export * from './rollup.ts';
