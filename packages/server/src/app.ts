@@ -17,7 +17,10 @@ import { negotiateFhirJson } from './http/body.ts';
 import { errorHandler, methodNotAllowed, refuseHead, unknownRoute } from './http/errors.ts';
 import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
+import { type Readiness, readyRoute } from './lifecycle/readiness.ts';
 import { requestLogger } from './logging.ts';
+import type { RegistryMetrics } from './metrics/registry-metrics.ts';
+import { requestMetrics } from './metrics/request-metrics.ts';
 import { adminRouter } from './routes/admin.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { auditApi } from './routes/audit/index.ts';
@@ -57,6 +60,10 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   audit: AuditService;
   /** Bulk export timing of the audit API (tests shorten it). */
   auditExportTiming?: Partial<ExportTiming> | undefined;
+  /** R16: the metrics every response is counted into. */
+  metrics?: RegistryMetrics | undefined;
+  /** R16: readiness, served at `/_ready`. */
+  readiness?: Readiness | undefined;
 }
 
 /** Builds the Express application. */
@@ -70,6 +77,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
 
   // Ids first, so that every log line of the request carries them.
   app.use(requestIds);
+  if (deps.metrics) app.use(requestMetrics(deps.metrics));
   app.use(requestLogger(deps.logger));
   app.use(refuseHead);
 
@@ -79,6 +87,12 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     .route('/_status')
     .get(status)
     .all(methodNotAllowed(['GET']));
+  if (deps.readiness) {
+    app
+      .route('/_ready')
+      .get(readyRoute(deps.readiness))
+      .all(methodNotAllowed(['GET']));
+  }
   app
     .route('/.well-known/smart-configuration')
     .get(smart)

@@ -41,6 +41,17 @@ export interface ServerConfig {
   consumerSearchCap: number;
   /** The largest page size a consumer's `_count` gets. */
   consumerMaxCount: number;
+  /** R16: port of the separate Prometheus metrics listener; undefined: no metrics listener. */
+  metricsPort: number | undefined;
+  /** R16: address of the metrics listener (loopback by default: the metrics are never public). */
+  metricsHost: string;
+  /** R16: on SIGTERM, the most milliseconds in-flight requests get to finish before their connections are cut. */
+  drainTimeoutMs: number;
+  /**
+   * R17: maintain the service-review rollup as audit events are written. Benchmarks only may
+   * turn it off (to measure its cost); refused outside demo mode.
+   */
+  auditRollup: boolean;
 }
 
 function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -85,6 +96,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       'NIR_AUDIT_DISCARD is for benchmarks of a demo registry only: every access is audited (R7)',
     );
   }
+  const auditRollup = flag('NIR_AUDIT_ROLLUP', env.NIR_AUDIT_ROLLUP, true);
+  if (!auditRollup && !demoMode) {
+    throw new Error(
+      'NIR_AUDIT_ROLLUP=false is for benchmarks of a demo registry only: the service review needs it (R17)',
+    );
+  }
   return {
     port,
     host,
@@ -106,5 +123,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     auditDiscard,
     consumerSearchCap: integer('NIR_CONSUMER_SEARCH_CAP', env.NIR_CONSUMER_SEARCH_CAP, 1000, 1, 10_000),
     consumerMaxCount: integer('NIR_CONSUMER_MAX_COUNT', env.NIR_CONSUMER_MAX_COUNT, 100, 1, 1000),
+    metricsPort:
+      env.NIR_METRICS_PORT === undefined || env.NIR_METRICS_PORT === ''
+        ? undefined
+        : integer('NIR_METRICS_PORT', env.NIR_METRICS_PORT, 0, 0, 65535),
+    metricsHost: env.NIR_METRICS_HOST || '127.0.0.1',
+    drainTimeoutMs: integer('NIR_DRAIN_TIMEOUT_MS', env.NIR_DRAIN_TIMEOUT_MS, 25_000, 0, 600_000),
+    auditRollup,
   };
 }

@@ -13,6 +13,7 @@ import {
   type Store,
 } from '@nir/store';
 import type { Express } from 'express';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type ApiModule, createApp, type FhirApi } from './app.ts';
 import type { AuditService } from './audit/service.ts';
@@ -21,7 +22,10 @@ import { AccessTokens } from './auth/access-token.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import type { ServerConfig } from './config.ts';
 import { DEFAULT_DEMO_DIR, demoKeyThumbprints, seedDemoCatalogue } from './demo.ts';
+import { Readiness } from './lifecycle/readiness.ts';
 import { createLogger } from './logging.ts';
+import { listenMetrics, type MetricsListener } from './metrics/listener.ts';
+import { RegistryMetrics } from './metrics/registry-metrics.ts';
 import { loadPublishedProfiles } from './profiles.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { consumerModule } from './routes/consumer/index.ts';
@@ -41,9 +45,19 @@ export interface Registry {
   audit: AuditService;
   /** Whether this start seeded the demo catalogue. */
   seededDemo: boolean;
+  /** R16: the Prometheus metrics of this process. */
+  metrics: RegistryMetrics;
+  /** R16: whether this instance should receive traffic (`/_ready`). */
+  readiness: Readiness;
   /** Starts listening; resolves with the bound port. */
   listen(port: number, host: string): Promise<number>;
-  /** Stops listening, stops background jobs and closes the database. */
+  /** R16: starts the separate metrics listener; resolves with its port. */
+  listenMetrics(port: number, host: string): Promise<number>;
+  /**
+   * Drains and stops (SIGTERM, R16): stops being ready, stops accepting connections, lets the
+   * requests in flight finish (up to the drain timeout) and their audit batches commit, stops
+   * background jobs and closes the database.
+   */
   close(): Promise<void>;
 }
 
@@ -59,11 +73,28 @@ export interface RegistryOptions {
   custody?: CustodyCheck;
   /** Bulk export timing of the audit API (tests shorten it). */
   auditExportTiming?: Partial<ExportTiming>;
+  /** The metrics to record into (default: new ones for this registry). */
+  metrics?: RegistryMetrics;
 }
 
 /** Builds a registry from configuration. */
 export async function createRegistry(config: ServerConfig, options: RegistryOptions = {}): Promise<Registry> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  // The metrics read the store, the catalogue and readiness when scraped (closures: built below).
+  let opened: Store | undefined;
+  let readiness: Readiness | undefined;
+  const metrics =
+    options.metrics ??
+    new RegistryMetrics({
+      poolStats: () => opened?.poolStats(),
+      catalogueVersion: async () => {
+        if (!opened) return 0;
+        const { rows } = await sql<{ v: string | number | null }>`
+          SELECT max(change_id) AS v FROM catalogue_change`.execute(opened.db);
+        return Number(rows[0]?.v ?? 0);
+      },
+      ready: () => readiness?.lastReady() ?? false,
+    });
   const store =
     options.store ??
     (await openStore({
@@ -71,7 +102,10 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
       dataDir: config.dataDir,
       poolSize: config.poolSize,
       onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+      onQuery: (ms, failed) =>
+        metrics.statementDuration.observe({ outcome: failed ? 'failed' : 'ok' }, ms / 1000),
     }));
+  opened = store;
   const catalogue = new CatalogueRepository(store.db);
   const replayGuard = new ReplayGuard(store.db);
   // A retired key stays published for a token lifetime plus two refresh periods.
@@ -92,7 +126,28 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     batchEvents: config.auditBatchEvents,
     discard: config.auditDiscard,
     custody: options.custody,
+    rollup: config.auditRollup,
+    onBatch: (batch) => {
+      metrics.auditBatchRecords.observe(batch.records);
+      metrics.auditBatchDuration.observe(
+        { outcome: batch.failed ? 'failed' : 'ok' },
+        batch.durationMs / 1000,
+      );
+    },
   });
+  readiness = new Readiness({
+    ping: () => store.ping(),
+    pendingMigrations: () => store.pendingMigrations(),
+    keysLoaded: () => {
+      try {
+        keys.signingKey();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const ready = readiness;
 
   const profilesDir = options.profilesDir ?? DEFAULT_PROFILES_DIR;
   const published = await loadPublishedProfiles(profilesDir);
@@ -133,6 +188,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     modules,
     audit,
     auditExportTiming: options.auditExportTiming,
+    metrics,
+    readiness: ready,
   });
 
   const timers = [
@@ -147,6 +204,26 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   for (const timer of timers) timer.unref();
 
   let server: Server | undefined;
+  let metricsListener: MetricsListener | undefined;
+  let closing: Promise<void> | undefined;
+  const shutdown = async () => {
+    ready.drain();
+    for (const timer of timers) clearInterval(timer);
+    if (server) {
+      const listening = server;
+      // No new connections; idle keep-alive ones close now, busy ones once their response is sent.
+      const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+      listening.closeIdleConnections();
+      const cut = setTimeout(() => listening.closeAllConnections(), config.drainTimeoutMs);
+      await closed;
+      clearTimeout(cut);
+    }
+    // The audit of every response sent is committed before the response leaves; this waits for
+    // the events of requests whose client went away.
+    await audit.writer.drain();
+    await metricsListener?.close();
+    await store.close();
+  };
   return {
     app,
     store,
@@ -157,6 +234,12 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     logger,
     audit,
     seededDemo,
+    metrics,
+    readiness: ready,
+    async listenMetrics(port, host) {
+      metricsListener = await listenMetrics(metrics, port, host);
+      return metricsListener.port;
+    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         const listening = app.listen(port, host, (error?: Error) => {
@@ -170,15 +253,9 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
         server = listening;
       });
     },
-    async close() {
-      for (const timer of timers) clearInterval(timer);
-      if (server) {
-        const closing = server;
-        await new Promise<void>((resolve) => closing.close(() => resolve()));
-        closing.closeAllConnections();
-      }
-      await audit.writer.drain();
-      await store.close();
+    close() {
+      closing ??= shutdown();
+      return closing;
     },
   };
 }

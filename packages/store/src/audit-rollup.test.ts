@@ -71,7 +71,8 @@ describe.each(backends)('R17: the service-review rollup on $name', (backend) => 
     const rollup = await reader.rows({ from: '2026-10-01', to: '2026-12-01' });
     const scanned = (await SCAN.execute(store.db)).rows.map((r) => {
       const latency = new Array<number>(32).fill(0);
-      for (const b of (r.buckets as number[] | null) ?? []) latency[Number(b)] = (latency[Number(b)] ?? 0) + 1;
+      for (const b of (r.buckets as number[] | null) ?? [])
+        latency[Number(b)] = (latency[Number(b)] ?? 0) + 1;
       return {
         day: r.day,
         ods: r.ods,
@@ -89,7 +90,9 @@ describe.each(backends)('R17: the service-review rollup on $name', (backend) => 
     expect(scanned.length).toBeGreaterThan(100);
     expect(rollup).toEqual(scanned);
     const total = rollup.reduce((n, r) => n + r.events, 0);
-    expect(total).toBe(Number((await sql<{ n: string }>`SELECT count(*) AS n FROM audit_event`.execute(store.db)).rows[0]?.n));
+    expect(total).toBe(
+      Number((await sql<{ n: string }>`SELECT count(*) AS n FROM audit_event`.execute(store.db)).rows[0]?.n),
+    );
 
     const access = (await reader.access({ from: '2026-10-01', to: '2026-12-01' })).map(
       ({ base: _base, ...rest }) => rest,
@@ -102,15 +105,16 @@ describe.each(backends)('R17: the service-review rollup on $name', (backend) => 
       else merged.set(key, { ...row });
     }
     const accessScan = (await ACCESS_SCAN.execute(store.db)).rows.map((r) => ({
-      day: r.day,
-      custodian: r.custodian,
-      ods: r.ods,
-      interaction: r.interaction,
-      outcome: r.outcome,
+      day: String(r.day),
+      custodian: String(r.custodian),
+      ods: String(r.ods),
+      interaction: String(r.interaction),
+      outcome: String(r.outcome),
       events: Number(r.events),
     }));
     expect(accessScan.length).toBeGreaterThan(10);
-    const order = (r: (typeof access)[number]) => [r.day, r.custodian, r.ods, r.interaction, r.outcome].join('|');
+    const order = (r: (typeof access)[number]) =>
+      [r.day, r.custodian, r.ods, r.interaction, r.outcome].join('|');
     const byKey = (a: (typeof access)[number], b: (typeof access)[number]) => (order(a) < order(b) ? -1 : 1);
     expect([...merged.values()].sort(byKey)).toEqual(accessScan.sort(byKey));
   });

@@ -28,7 +28,10 @@ export interface AccessRollupRow {
 }
 
 /** The rows a batch adds, aggregated, in key order (so concurrent writers lock rows in one order). */
-export function rollupRows(events: readonly AuditEvent[], facts: readonly AuditFacts[]): {
+export function rollupRows(
+  events: readonly AuditEvent[],
+  facts: readonly AuditFacts[],
+): {
   rollup: RollupRow[];
   access: AccessRollupRow[];
 } {
@@ -49,7 +52,9 @@ export function rollupRows(events: readonly AuditEvent[], facts: readonly AuditF
       row.latency[c.bucket] = (row.latency[c.bucket] ?? 0) + 1;
     }
     for (const custodian of c.custodians) {
-      const accessKey = [c.key.day, custodian, c.key.ods, c.key.base, c.key.interaction, c.key.outcome].join('|');
+      const accessKey = [c.key.day, custodian, c.key.ods, c.key.base, c.key.interaction, c.key.outcome].join(
+        '|',
+      );
       const a = access.get(accessKey);
       if (a) a.events++;
       else
@@ -64,7 +69,8 @@ export function rollupRows(events: readonly AuditEvent[], facts: readonly AuditF
         });
     }
   });
-  const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  const sorted = <T>(m: Map<string, T>) =>
+    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
   return { rollup: sorted(rollup), access: sorted(access) };
 }
 

@@ -5,10 +5,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import { Kysely, type LogConfig, type LogEvent, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
-import { type MigrationReport, migrate, type ScriptSession } from './migrator.ts';
+import { listMigrations, type MigrationReport, migrate, type ScriptSession } from './migrator.ts';
 import { prepareStatementsOn } from './prepared-statements.ts';
 import type { DatabaseSchema } from './schema.ts';
 
@@ -26,6 +26,16 @@ export interface StoreConfig {
   migrate?: boolean | undefined;
   /** Told when an idle PostgreSQL connection fails (pg drops it from the pool; this must not crash the process). */
   onPoolError?: ((error: Error) => void) | undefined;
+  /** Told how long each statement took (R16 metrics); `failed` when it raised. */
+  onQuery?: ((durationMs: number, failed: boolean) => void) | undefined;
+}
+
+/** Connections of the PostgreSQL pool (R16 metrics). */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
 }
 
 /** An open database. */
@@ -36,6 +46,10 @@ export interface Store {
   readonly migrations: MigrationReport;
   /** True when the database answers. */
   ping(): Promise<boolean>;
+  /** The pool's connections (PostgreSQL; undefined for the embedded database, which has one). */
+  poolStats(): PoolStats | undefined;
+  /** The migration files of the migrations folder not recorded as applied (readiness, R16). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -60,9 +74,11 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
         ? await withPgSession(pool, (s) => migrate(s, migrationsDir))
         : NO_MIGRATIONS;
       return makeStore(
-        new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
+        new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }), log: queryLog(config) }),
         'postgres',
         migrations,
+        migrationsDir,
+        () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       );
     } catch (error) {
       await pool.end();
@@ -87,9 +103,11 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
     };
     const migrations = shouldMigrate ? await migrate(session, migrationsDir) : NO_MIGRATIONS;
     const store = makeStore(
-      new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }) }),
+      new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }), log: queryLog(config) }),
       'pglite',
       migrations,
+      migrationsDir,
+      () => undefined,
     );
     return { ...store, close: () => store.close().finally(unlock) };
   } catch (error) {
@@ -114,15 +132,29 @@ async function withPgSession<T>(pool: pg.Pool, work: (session: ScriptSession) =>
   }
 }
 
+function queryLog(config: StoreConfig): LogConfig | undefined {
+  const onQuery = config.onQuery;
+  if (!onQuery) return undefined;
+  return (event: LogEvent) => onQuery(event.queryDurationMillis, event.level === 'error');
+}
+
 function makeStore(
   db: Kysely<DatabaseSchema>,
   backend: Store['backend'],
   migrations: MigrationReport,
+  migrationsDir: string,
+  poolStats: () => PoolStats | undefined,
 ): Store {
   return {
     db,
     backend,
     migrations,
+    poolStats,
+    async pendingMigrations() {
+      const { rows } = await sql<{ name: string }>`SELECT name FROM schema_migration`.execute(db);
+      const done = new Set(rows.map((r) => r.name));
+      return (await listMigrations(migrationsDir)).map((m) => m.name).filter((name) => !done.has(name));
+    },
     async ping() {
       try {
         await sql`SELECT 1`.execute(db);

@@ -333,7 +333,10 @@ export function toAuditEvents(record: AuditRecord, options: ToAuditEventsOptions
   const startedMs = record.started === undefined ? Number.NaN : Date.parse(record.started);
   const period = Number.isNaN(startedMs)
     ? undefined
-    : { start: new Date(Math.min(startedMs, recordedMs)).toISOString(), end: new Date(recordedMs).toISOString() };
+    : {
+        start: new Date(Math.min(startedMs, recordedMs)).toISOString(),
+        end: new Date(recordedMs).toISOString(),
+      };
   const purposeOfEvent = record.user?.purposeOfUse.map((c) => ({ coding: [{ ...c }] })) ?? [];
   const observer = record.serverAsid
     ? { identifier: { system: PARS_ASID_SYSTEM, value: record.serverAsid }, display: REGISTRY_DISPLAY }
