@@ -8,6 +8,8 @@ export * from './config.ts';
 export * from './demo.ts';
 export * from './http/guard.ts';
 export * from './http/respond.ts';
+export { Readiness } from './lifecycle/readiness.ts';
 export * from './logging.ts';
+export { LABEL_DOMAINS, RegistryMetrics } from './metrics/registry-metrics.ts';
 export * from './profiles.ts';
 export * from './registry.ts';

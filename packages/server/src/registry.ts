@@ -102,10 +102,11 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
       dataDir: config.dataDir,
       poolSize: config.poolSize,
       onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
-      onQuery: (ms, failed) =>
-        metrics.statementDuration.observe({ outcome: failed ? 'failed' : 'ok' }, ms / 1000),
     }));
   opened = store;
+  store.observeQueries((ms, failed) =>
+    metrics.statementDuration.observe({ outcome: failed ? 'failed' : 'ok' }, ms / 1000),
+  );
   const catalogue = new CatalogueRepository(store.db);
   const replayGuard = new ReplayGuard(store.db);
   // A retired key stays published for a token lifetime plus two refresh periods.

@@ -26,9 +26,10 @@ export interface StoreConfig {
   migrate?: boolean | undefined;
   /** Told when an idle PostgreSQL connection fails (pg drops it from the pool; this must not crash the process). */
   onPoolError?: ((error: Error) => void) | undefined;
-  /** Told how long each statement took (R16 metrics); `failed` when it raised. */
-  onQuery?: ((durationMs: number, failed: boolean) => void) | undefined;
 }
+
+/** Told how long a statement took (R16 metrics); `failed` when it raised. */
+export type QueryObserver = (durationMs: number, failed: boolean) => void;
 
 /** Connections of the PostgreSQL pool (R16 metrics). */
 export interface PoolStats {
@@ -48,6 +49,8 @@ export interface Store {
   ping(): Promise<boolean>;
   /** The pool's connections (PostgreSQL; undefined for the embedded database, which has one). */
   poolStats(): PoolStats | undefined;
+  /** Tells `observer` how long every statement takes from now on (R16 metrics). */
+  observeQueries(observer: QueryObserver): void;
   /** The migration files of the migrations folder not recorded as applied (readiness, R16). */
   pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
@@ -66,6 +69,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
   const migrationsDir = config.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   const shouldMigrate = config.migrate ?? true;
   if (config.databaseUrl) {
+    const observers = new Set<QueryObserver>();
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.poolSize ?? 4 });
     pool.on('error', config.onPoolError ?? (() => undefined));
     pool.on('connect', (client) => prepareStatementsOn(client));
@@ -74,11 +78,12 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
         ? await withPgSession(pool, (s) => migrate(s, migrationsDir))
         : NO_MIGRATIONS;
       return makeStore(
-        new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }), log: queryLog(config) }),
+        new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }), log: queryLog(observers) }),
         'postgres',
         migrations,
         migrationsDir,
         () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+        observers,
       );
     } catch (error) {
       await pool.end();
@@ -102,12 +107,14 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       query: async <Row>(text: string, params?: unknown[]) => (await pglite.query<Row>(text, params)).rows,
     };
     const migrations = shouldMigrate ? await migrate(session, migrationsDir) : NO_MIGRATIONS;
+    const observers = new Set<QueryObserver>();
     const store = makeStore(
-      new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }), log: queryLog(config) }),
+      new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }), log: queryLog(observers) }),
       'pglite',
       migrations,
       migrationsDir,
       () => undefined,
+      observers,
     );
     return { ...store, close: () => store.close().finally(unlock) };
   } catch (error) {
@@ -132,10 +139,10 @@ async function withPgSession<T>(pool: pg.Pool, work: (session: ScriptSession) =>
   }
 }
 
-function queryLog(config: StoreConfig): LogConfig | undefined {
-  const onQuery = config.onQuery;
-  if (!onQuery) return undefined;
-  return (event: LogEvent) => onQuery(event.queryDurationMillis, event.level === 'error');
+function queryLog(observers: Set<QueryObserver>): LogConfig {
+  return (event: LogEvent) => {
+    for (const observe of observers) observe(event.queryDurationMillis, event.level === 'error');
+  };
 }
 
 function makeStore(
@@ -144,12 +151,16 @@ function makeStore(
   migrations: MigrationReport,
   migrationsDir: string,
   poolStats: () => PoolStats | undefined,
+  observers: Set<QueryObserver>,
 ): Store {
   return {
     db,
     backend,
     migrations,
     poolStats,
+    observeQueries(observer) {
+      observers.add(observer);
+    },
     async pendingMigrations() {
       const { rows } = await sql<{ name: string }>`SELECT name FROM schema_migration`.execute(db);
       const done = new Set(rows.map((r) => r.name));
