@@ -2,7 +2,7 @@
  * The HTTP application: composes the middleware and routes. Every dependency is passed in;
  * nothing here opens a database or reads the environment.
  */
-import type { CatalogueRepository } from '@nir/store';
+import type { AuditRollupStore, CatalogueRepository, PoolStats } from '@nir/store';
 import express, { type Express, type RequestHandler, Router } from 'express';
 import type { Logger } from 'pino';
 import { auditedGuard } from './audit/guard.ts';
@@ -21,6 +21,8 @@ import { type Readiness, readyRoute } from './lifecycle/readiness.ts';
 import { requestLogger } from './logging.ts';
 import type { RegistryMetrics } from './metrics/registry-metrics.ts';
 import { requestMetrics } from './metrics/request-metrics.ts';
+import { dashboardRouter } from './reports/dashboard.ts';
+import { adminServiceReviewRouter } from './reports/service-review.ts';
 import { adminRouter } from './routes/admin.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { auditApi } from './routes/audit/index.ts';
@@ -64,6 +66,10 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   metrics?: RegistryMetrics | undefined;
   /** R16: readiness, served at `/_ready`. */
   readiness?: Readiness | undefined;
+  /** R17: the service-review rollup (the operator's review and the dashboard read it). */
+  rollups?: AuditRollupStore | undefined;
+  /** R16: the database pool, for the dashboard. */
+  poolStats?: (() => PoolStats | undefined) | undefined;
 }
 
 /** Builds the Express application. */
@@ -144,7 +150,19 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     app.use(base, router);
   }
 
-  app.use('/admin', auditTrail(deps.audit, adminScope), adminGuard(deps), adminRouter(deps));
+  const operator = [auditTrail(deps.audit, adminScope), adminGuard(deps)];
+  // R17: the operator's all-organisation review next to the catalogue administration.
+  const operatorReports = deps.rollups ? [adminServiceReviewRouter(deps.rollups)] : [];
+  app.use('/admin', ...operator, adminRouter(deps), ...operatorReports);
+  // R16/R17: the live operator dashboard, for admin clients only.
+  if (deps.rollups && deps.metrics && deps.readiness) {
+    const dashboard = { rollups: deps.rollups, metrics: deps.metrics, readiness: deps.readiness };
+    app.use(
+      '/dashboard',
+      ...operator,
+      dashboardRouter({ ...dashboard, poolStats: deps.poolStats ?? (() => undefined) }),
+    );
+  }
   app.use(unknownRoute);
   app.use(errorHandler);
   return app;

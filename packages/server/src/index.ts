@@ -13,3 +13,6 @@ export * from './logging.ts';
 export { LABEL_DOMAINS, RegistryMetrics } from './metrics/registry-metrics.ts';
 export * from './profiles.ts';
 export * from './registry.ts';
+export { addMonths, parseMonth, type ServiceReview, serviceReview } from './reports/kpis.ts';
+export { renderServiceReview } from './reports/review-html.ts';
+export { loadServiceReview } from './reports/service-review.ts';

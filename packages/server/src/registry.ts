@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import {
+  AuditRollupStore,
   CatalogueRepository,
   type CustodyCheck,
   openStore,
@@ -27,6 +28,7 @@ import { createLogger } from './logging.ts';
 import { listenMetrics, type MetricsListener } from './metrics/listener.ts';
 import { RegistryMetrics } from './metrics/registry-metrics.ts';
 import { loadPublishedProfiles } from './profiles.ts';
+import { serviceReviewModule } from './reports/service-review.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { consumerModule } from './routes/consumer/index.ts';
 import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
@@ -93,7 +95,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
           SELECT max(change_id) AS v FROM catalogue_change`.execute(opened.db);
         return Number(rows[0]?.v ?? 0);
       },
-      ready: () => readiness?.lastReady() ?? false,
+      ready: async () => (await readiness?.check())?.ready ?? false,
     });
   const store =
     options.store ??
@@ -129,6 +131,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     custody: options.custody,
     rollup: config.auditRollup,
     onBatch: (batch) => {
+      metrics.batches[batch.failed ? 'failed' : 'written']++;
+      metrics.batches.records += batch.records;
       metrics.auditBatchRecords.observe(batch.records);
       metrics.auditBatchDuration.observe(
         { outcome: batch.failed ? 'failed' : 'ok' },
@@ -155,6 +159,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const pointers = new PointerRepository(store.db);
   const reindexed = await pointers.reindexSearchFacts();
   if (reindexed > 0) logger.info({ pointers: reindexed }, 'search facts recomputed');
+  const rollups = new AuditRollupStore(store.db);
   const modules: Partial<Record<FhirApi, ApiModule[]>> = {
     ...options.modules,
     producer: [
@@ -171,6 +176,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
       }),
       ...(options.modules?.consumer ?? []),
     ],
+    // R17: an organisation's monthly service review, its own share only.
+    audit: [serviceReviewModule(rollups), ...(options.modules?.audit ?? [])],
   };
 
   const app = await createApp({
@@ -191,6 +198,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     auditExportTiming: options.auditExportTiming,
     metrics,
     readiness: ready,
+    rollups,
+    poolStats: () => store.poolStats(),
   });
 
   const timers = [

@@ -7,6 +7,7 @@
 import { ERROR_CODES, INTERACTIONS } from '@nir/core';
 import type { PoolStats } from '@nir/store';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { RecentActivity } from './recent-activity.ts';
 
 /** Endpoints a request can reach (the first path segment, bounded). */
 export const METRIC_BASES = [
@@ -45,8 +46,8 @@ export interface MetricSources {
   poolStats?: () => PoolStats | undefined;
   /** The Controller Catalogue's version (its latest change). */
   catalogueVersion?: () => Promise<number>;
-  /** 1 when the instance is ready for traffic. */
-  ready?: () => boolean;
+  /** Whether the instance is ready for traffic (checked when scraped). */
+  ready?: () => Promise<boolean>;
 }
 
 /** Every metric the registry exports. */
@@ -63,6 +64,10 @@ export class RegistryMetrics {
    * for the rate limiter: it calls `metrics.rateLimitRefusals.inc({ scope })` on each refusal.
    */
   readonly rateLimitRefusals: Counter<'scope'>;
+  /** This instance's last hour, minute by minute (the dashboard). */
+  readonly recent = new RecentActivity();
+  /** Group-commit batches written and failed since start (the dashboard). */
+  readonly batches = { written: 0, failed: 0, records: 0 };
 
   constructor(sources: MetricSources = {}) {
     const registers = [this.registry];
@@ -138,8 +143,8 @@ export class RegistryMetrics {
       name: 'nir_ready',
       help: '1 while this instance should receive traffic (see /_ready), 0 while starting or draining',
       registers,
-      collect() {
-        this.set(ready?.() ? 1 : 0);
+      async collect() {
+        this.set((await ready?.().catch(() => false)) ? 1 : 0);
       },
     });
   }

@@ -41,7 +41,9 @@ export function requestMetrics(metrics: RegistryMetrics): RequestHandler {
       const outcome: unknown = res.locals.outcome;
       const code = isOperationOutcomeError(outcome) ? codeLabel(outcome.issues[0]?.code) : '';
       metrics.requests.inc({ base, interaction, status: String(status), code });
-      metrics.requestDuration.observe({ base, interaction }, (performance.now() - started) / 1000);
+      const elapsed = performance.now() - started;
+      metrics.requestDuration.observe({ base, interaction }, elapsed / 1000);
+      if (base !== 'health' && base !== 'dashboard') metrics.recent.record(status, elapsed);
       if (base === 'token') metrics.tokens.inc({ outcome: status === 200 ? 'issued' : 'refused' });
     };
     res.once('finish', record);
