@@ -43,7 +43,7 @@ SELECT (recorded AT TIME ZONE 'UTC')::date, coalesce(requester_ods, '-'),
                 substring(resource->'source'->>'site' from '/(admin)$'), 'other'),
        subtype, action, outcome,
        CASE WHEN outcome = '0' THEN ''
-            ELSE coalesce(substring(resource->>'outcomeDesc' from '^([A-Za-z][A-Za-z0-9_]{0,47})(?::|$)'), 'OTHER') END,
+            ELSE coalesce(substring(resource->>'outcomeDesc' from '^([A-Za-z][A-Za-z0-9_ ]{0,47})(?::|$)'), 'OTHER') END,
        count(*), count(*) FILTER (WHERE cardinality(custodian_ods) > 0), 0,
        array_fill(0::bigint, ARRAY[32])
 FROM audit_event GROUP BY 1, 2, 3, 4, 5, 6, 7;

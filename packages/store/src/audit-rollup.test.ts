@@ -23,7 +23,7 @@ const SCAN = sql<Record<string, unknown>>`
                     substring(resource->'source'->>'site' from '/(admin)$'), 'other') AS base,
            subtype AS interaction, action, outcome,
            CASE WHEN outcome = '0' THEN '' ELSE coalesce(substring(resource->>'outcomeDesc'
-                from '^([A-Za-z][A-Za-z0-9_]{0,47})(?::|$)'), 'OTHER') END AS code,
+                from '^([A-Za-z][A-Za-z0-9_ ]{0,47})(?::|$)'), 'OTHER') END AS code,
            cardinality(custodian_ods) > 0 AS disclosed,
            extract(epoch FROM recorded - (resource->'period'->>'start')::timestamptz) * 1000 AS ms
     FROM audit_event)

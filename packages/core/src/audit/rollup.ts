@@ -37,10 +37,10 @@ export function rollupBase(site: string | undefined): RollupBase {
   return ((match?.[1] ?? match?.[2] ?? match?.[3]) as RollupBase | undefined) ?? 'other';
 }
 
-/** A failure's registry error code from `outcomeDesc` (`CODE` or `CODE: diagnostics`); `OTHER` when it is not a code. */
+/** A failure's registry error code from `outcomeDesc` (`CODE` or `CODE: diagnostics`; NRL codes may hold a space, `ACCESS DENIED`); `OTHER` when it is not a code. */
 export function failureCode(event: AuditEvent): string {
   if (event.outcome === '0') return '';
-  const match = /^([A-Za-z][A-Za-z0-9_]{0,47})(?::|$)/.exec(event.outcomeDesc ?? '');
+  const match = /^([A-Za-z][A-Za-z0-9_ ]{0,47})(?::|$)/.exec(event.outcomeDesc ?? '');
   return match?.[1] ?? 'OTHER';
 }
 

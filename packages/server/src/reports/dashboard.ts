@@ -118,7 +118,7 @@ ${horizontalBars(
 ${horizontalBars(
   'chart-today-errors',
   'Failed requests today by error code',
-  todayReview.errorsByCode.map((e) => ({ label: e.code, value: e.events })),
+  todayReview.errorsByCode.map((e) => ({ label: e.code, value: e.events, failed: e.events })),
 )}
 </section>
 <p class="meta">Counts from the rollup are AuditEvents (one per patient involved). The metrics are at the metrics listener (NIR_METRICS_PORT), for Prometheus.</p>

@@ -100,7 +100,7 @@ ${horizontalBars(
 ${horizontalBars(
   'chart-errors',
   'Failed requests by error code',
-  review.errorsByCode.map((e) => ({ label: e.code, value: e.events })),
+  review.errorsByCode.map((e) => ({ label: e.code, value: e.events, failed: e.events })),
 )}
 </section>
 <section id="access"><h2>${review.ods ? `Who accessed ${escapeHtml(review.ods)}'s pointers` : 'Accesses to pointers'}, by organisation</h2>

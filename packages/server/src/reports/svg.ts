@@ -108,7 +108,7 @@ export function lineChart(
   width = 720,
   height = 180,
 ): string {
-  const pad = { left: 56, right: 8, top: 12, bottom: 30 };
+  const pad = { left: 56, right: 28, top: 12, bottom: 30 };
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const max = Math.max(1, ...points.map((p) => p.value ?? 0));
