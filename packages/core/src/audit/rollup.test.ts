@@ -53,10 +53,14 @@ describe('the R17 rollup model', () => {
   });
 
   it('keeps only the registry error code of a failure (never its diagnostics)', () => {
-    expect(failureCode(failure('INVALID_PARAMETER: the NHS number 9000000009 is wrong'))).toBe('INVALID_PARAMETER');
+    expect(failureCode(failure('INVALID_PARAMETER: the NHS number 9000000009 is wrong'))).toBe(
+      'INVALID_PARAMETER',
+    );
     expect(failureCode(failure('ACCESS DENIED'))).toBe('ACCESS DENIED');
     expect(failureCode(failure('invalid_client: unknown'))).toBe('invalid_client');
-    expect(failureCode(failure('a free text description that goes on and on and on past fifty chars'))).toBe('OTHER');
+    expect(failureCode(failure('a free text description that goes on and on and on past fifty chars'))).toBe(
+      'OTHER',
+    );
     expect(failureCode(failure(undefined))).toBe('OTHER');
     expect(failureCode(failure('anything', '0'))).toBe('');
   });
