@@ -22,6 +22,8 @@ export interface Report {
   dataset: { pointers: number; patients: number };
   rows: Row[];
   s5AuditCostPercent: number;
+  /** R17: search throughput lost to the service-review rollup (rollup on vs off, back to back). */
+  s5RollupCostPercent?: number | undefined;
   soak?: { minutes: number; firstMb: number; lastMb: number; growthPercent: number } | undefined;
 }
 
@@ -54,6 +56,11 @@ export function formatTable(report: Report): string {
     ...body.map(line),
     `S5 cost of durable audit: ${report.s5AuditCostPercent.toFixed(1)} % of search throughput (S2 vs S5-off)`,
   ];
+  if (report.s5RollupCostPercent !== undefined) {
+    out.push(
+      `S5 cost of the service-review rollup: ${report.s5RollupCostPercent.toFixed(1)} % of search throughput (S5-rollup-on vs S5-rollup-off, back to back)`,
+    );
+  }
   if (report.soak) {
     out.push(
       `soak ${report.soak.minutes} min under S2: RSS ${report.soak.firstMb.toFixed(0)} MB → ${report.soak.lastMb.toFixed(0)} MB (${report.soak.growthPercent.toFixed(1)} %)`,

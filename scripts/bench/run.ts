@@ -22,6 +22,7 @@ import type { DocumentReference } from '@medplum/fhirtypes';
 import { loadPublishedProfiles } from '@nir/server';
 import { CatalogueRepository, openStore } from '@nir/store';
 import { sql } from 'kysely';
+import { freePort } from '../../test/support/free-port.ts';
 import { clinicalHeaders } from '../../test/support/harness.ts';
 import { prng } from '../../test/support/prng.ts';
 import {
@@ -187,7 +188,9 @@ rows.push({
   rssMb: null,
 });
 
-let server = await startRegistry();
+// R16: the main registry serves its metrics, scraped once the scenarios ran (bench-results/).
+const metricsPort = await freePort();
+let server = await startRegistry({ NIR_METRICS_PORT: String(metricsPort) });
 const consumer = await token(server, 'demo-consumer', 'RWY');
 const provider = await token(server, 'demo-provider-a', 'RR8');
 const searchRequest = (): BenchRequest => ({
@@ -324,6 +327,7 @@ if (soakMinutes > 0) {
   const lastMb = Math.max(...rss.samples.slice(-window));
   soak = { minutes: soakMinutes, firstMb, lastMb, growthPercent: ((lastMb - firstMb) / firstMb) * 100 };
 }
+const metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
 await stopServerProcess(server);
 
 server = await startRegistry({ NIR_AUDIT_DISCARD: 'true' });
@@ -336,6 +340,26 @@ const s5off = await measured('S5-off', 'search, closed loop, audit discarded (be
 await stopServerProcess(server);
 const auditCost = (1 - s2.rps / s5off.rps) * 100;
 
+// R17: the rollup's cost on the search, measured back to back (rollup on, then off: benchmark only).
+const rollupRun = async (id: string, name: string, extra: Record<string, string>) => {
+  server = await startRegistry(extra);
+  const bearer = await token(server, 'demo-consumer', 'RWY');
+  const search = (): BenchRequest => ({ ...searchRequest(), headers: headers(bearer, 'RWY') });
+  await closedLoop(server.url, 32, Math.min(5, seconds), search); // warm-up
+  const result = await measured(id, name, () => closedLoop(server.url, 32, seconds, search));
+  await stopServerProcess(server);
+  return result;
+};
+const rollupOn = await rollupRun('S5-rollup-on', 'search, closed loop, audit with its rollup', {});
+const rollupOff = await rollupRun(
+  'S5-rollup-off',
+  'search, closed loop, audit without the rollup (benchmark only)',
+  {
+    NIR_AUDIT_ROLLUP: 'false',
+  },
+);
+const rollupCost = (1 - rollupOn.rps / rollupOff.rps) * 100;
+
 const report = {
   when: new Date().toISOString(),
   size,
@@ -344,6 +368,7 @@ const report = {
   machine: { cpus: (await import('node:os')).availableParallelism(), node: process.version },
   rows,
   s5AuditCostPercent: auditCost,
+  s5RollupCostPercent: rollupCost,
   soak,
 };
 process.stdout.write(`${formatTable(report)}\n`);
@@ -351,6 +376,9 @@ await mkdir(path.join(REPO_ROOT, 'bench-results'), { recursive: true });
 const file = path.join(REPO_ROOT, 'bench-results', `${size}-${report.when.replace(/[:.]/g, '-')}.json`);
 await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
 log(`wrote ${path.relative(REPO_ROOT, file)}`);
+const metricsFile = file.replace(/\.json$/, '-metrics.txt');
+await writeFile(metricsFile, metricsText);
+log(`wrote ${path.relative(REPO_ROOT, metricsFile)} (the main registry's metrics after S2–S7)`);
 const errors = rows.reduce((sum, row) => sum + row.errors, 0);
 if (errors > 0) {
   log(`FAILED: ${errors} errors (non-2xx, socket errors, timeouts or failed transactions)`);
