@@ -4,10 +4,15 @@
 -- no NHS number, id or free text. A full scan of audit_event recomputes both tables exactly
 -- (see packages/store/src/audit-rollup.test.ts).
 --
+-- shard: a write's own transaction holds its rollup rows locked until it commits; writes of the
+-- same organisation would queue behind each other's commit, so they spread over shards 1-15 (the
+-- group-commit writer, a single writer, uses shard 0). Readers sum the shards.
+--
 -- latency: a fixed log-scale histogram (32 buckets, bucket i counts latencies ≤ 2^(i/2) ms, the
 -- last everything slower), so percentiles of any sum of rows are read from the summed buckets.
 CREATE TABLE audit_rollup (
   day          date NOT NULL,
+  shard        smallint NOT NULL DEFAULT 0,
   ods          text NOT NULL,   -- the verified requesting organisation, '-' when none
   base         text NOT NULL,   -- producer | consumer | audit | token | admin | other
   interaction  text NOT NULL,   -- the event's subtype code
@@ -18,20 +23,21 @@ CREATE TABLE audit_rollup (
   disclosed    bigint NOT NULL, -- events naming a custodian (a search that found something)
   timed        bigint NOT NULL, -- events with a latency
   latency      bigint[] NOT NULL,
-  PRIMARY KEY (day, ods, base, interaction, action, outcome, code)
+  PRIMARY KEY (day, ods, base, interaction, action, outcome, code, shard)
 );
 CREATE INDEX audit_rollup_ods ON audit_rollup (ods, day);
 
 -- R8 for the service review: who accessed an organisation's pointers, by accessing organisation.
 CREATE TABLE audit_access_rollup (
   day          date NOT NULL,
+  shard        smallint NOT NULL DEFAULT 0,
   custodian    text NOT NULL,
   ods          text NOT NULL,   -- the accessing organisation, '-' when none was verified
   base         text NOT NULL,
   interaction  text NOT NULL,
   outcome      text NOT NULL,
   events       bigint NOT NULL,
-  PRIMARY KEY (custodian, day, ods, base, interaction, outcome)
+  PRIMARY KEY (custodian, day, ods, base, interaction, outcome, shard)
 );
 
 -- The rollup of the events already stored (none in a fresh database; an upgraded registry's

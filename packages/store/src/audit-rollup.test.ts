@@ -88,6 +88,11 @@ describe.each(backends)('R17: the service-review rollup on $name', (backend) => 
       };
     });
     expect(scanned.length).toBeGreaterThan(100);
+    // Transactions wrote to several shards: the reader sums them.
+    const shards = await sql<{ n: string }>`SELECT count(DISTINCT shard) AS n FROM audit_rollup`.execute(
+      store.db,
+    );
+    expect(Number(shards.rows[0]?.n)).toBeGreaterThan(2);
     expect(rollup).toEqual(scanned);
     const total = rollup.reduce((n, r) => n + r.events, 0);
     expect(total).toBe(

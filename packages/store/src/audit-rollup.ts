@@ -4,11 +4,21 @@
  * monthly report and the dashboard make. Reports read only these tables, never `audit_event`.
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
-import { type AuditFacts, emptySketch, type RollupKey, rollupContribution, rollupKeyString } from '@nir/core';
+import {
+  type AuditFacts,
+  emptySketch,
+  mergeSketch,
+  type RollupKey,
+  rollupContribution,
+  rollupKeyString,
+} from '@nir/core';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { DatabaseSchema } from './schema.ts';
 
-/** One row of `audit_rollup`. */
+/** Shards transactional writers spread over (shard 0 is the group-commit writer's). */
+export const ROLLUP_SHARDS = 15;
+
+/** One row of `audit_rollup` (its shards summed). */
 export interface RollupRow extends RollupKey {
   events: number;
   disclosed: number;
@@ -78,21 +88,21 @@ export function rollupRows(
  * The data-modifying CTEs that add `rows` to the rollup tables, for the WITH clause of the
  * audit INSERT (one statement: the events and their rollup commit together or not at all).
  */
-export function rollupCtes(rows: ReturnType<typeof rollupRows>): RawBuilder<unknown>[] {
+export function rollupCtes(rows: ReturnType<typeof rollupRows>, shard: number): RawBuilder<unknown>[] {
   const ctes: RawBuilder<unknown>[] = [];
   const { rollup, access } = rows;
   if (rollup.length > 0) {
     const col = <T>(pick: (r: RollupRow) => T) => rollup.map(pick);
     ctes.push(sql`rollup_add AS (
-      INSERT INTO audit_rollup AS t (day, ods, base, interaction, action, outcome, code, events, disclosed, timed, latency)
-      SELECT r.day, r.ods, r.base, r.interaction, r.action, r.outcome, r.code, r.events, r.disclosed, r.timed,
+      INSERT INTO audit_rollup AS t (day, shard, ods, base, interaction, action, outcome, code, events, disclosed, timed, latency)
+      SELECT r.day, ${shard}::smallint, r.ods, r.base, r.interaction, r.action, r.outcome, r.code, r.events, r.disclosed, r.timed,
              r.latency::bigint[]
       FROM unnest(${col((r) => r.day)}::date[], ${col((r) => r.ods)}::text[], ${col((r) => r.base)}::text[],
                   ${col((r) => r.interaction)}::text[], ${col((r) => r.action)}::text[], ${col((r) => r.outcome)}::text[],
                   ${col((r) => r.code)}::text[], ${col((r) => r.events)}::bigint[], ${col((r) => r.disclosed)}::bigint[],
                   ${col((r) => r.timed)}::bigint[], ${col((r) => `{${r.latency.join(',')}}`)}::text[])
         AS r(day, ods, base, interaction, action, outcome, code, events, disclosed, timed, latency)
-      ON CONFLICT (day, ods, base, interaction, action, outcome, code) DO UPDATE SET
+      ON CONFLICT (day, ods, base, interaction, action, outcome, code, shard) DO UPDATE SET
         events = t.events + excluded.events,
         disclosed = t.disclosed + excluded.disclosed,
         timed = t.timed + excluded.timed,
@@ -101,11 +111,11 @@ export function rollupCtes(rows: ReturnType<typeof rollupRows>): RawBuilder<unkn
   if (access.length > 0) {
     const col = <T>(pick: (r: AccessRollupRow) => T) => access.map(pick);
     ctes.push(sql`access_add AS (
-      INSERT INTO audit_access_rollup AS t (day, custodian, ods, base, interaction, outcome, events)
-      SELECT * FROM unnest(${col((r) => r.day)}::date[], ${col((r) => r.custodian)}::text[], ${col((r) => r.ods)}::text[],
+      INSERT INTO audit_access_rollup AS t (day, custodian, ods, base, interaction, outcome, events, shard)
+      SELECT *, ${shard}::smallint FROM unnest(${col((r) => r.day)}::date[], ${col((r) => r.custodian)}::text[], ${col((r) => r.ods)}::text[],
                            ${col((r) => r.base)}::text[], ${col((r) => r.interaction)}::text[],
                            ${col((r) => r.outcome)}::text[], ${col((r) => r.events)}::bigint[])
-      ON CONFLICT (custodian, day, ods, base, interaction, outcome) DO UPDATE SET events = t.events + excluded.events)`);
+      ON CONFLICT (custodian, day, ods, base, interaction, outcome, shard) DO UPDATE SET events = t.events + excluded.events)`);
   }
   return ctes;
 }
@@ -141,19 +151,21 @@ export class AuditRollupStore {
       FROM audit_rollup WHERE day >= ${query.from}::date AND day < ${query.to}::date
       ${query.ods === undefined ? sql`` : sql`AND ods = ${query.ods}`}
       ORDER BY day, ods, base, interaction, action, outcome, code`.execute(this.#db);
-    return rows.map((r) => ({
-      day: dayString(r.day),
-      ods: String(r.ods),
-      base: r.base as RollupRow['base'],
-      interaction: String(r.interaction),
-      action: r.action as RollupRow['action'],
-      outcome: r.outcome as RollupRow['outcome'],
-      code: String(r.code),
-      events: Number(r.events),
-      disclosed: Number(r.disclosed),
-      timed: Number(r.timed),
-      latency: (r.latency as (string | number)[]).map(Number),
-    }));
+    return mergeShards(
+      rows.map((r) => ({
+        day: dayString(r.day),
+        ods: String(r.ods),
+        base: r.base as RollupRow['base'],
+        interaction: String(r.interaction),
+        action: r.action as RollupRow['action'],
+        outcome: r.outcome as RollupRow['outcome'],
+        code: String(r.code),
+        events: Number(r.events),
+        disclosed: Number(r.disclosed),
+        timed: Number(r.timed),
+        latency: (r.latency as (string | number)[]).map(Number),
+      })),
+    );
   }
 
   /** Access rollup rows of the days asked for (an organisation's: accesses to pointers it is custodian of). */
@@ -163,14 +175,43 @@ export class AuditRollupStore {
       FROM audit_access_rollup WHERE day >= ${query.from}::date AND day < ${query.to}::date
       ${query.ods === undefined ? sql`` : sql`AND custodian = ${query.ods}`}
       ORDER BY day, custodian, ods, base, interaction, outcome`.execute(this.#db);
-    return rows.map((r) => ({
-      day: dayString(r.day),
-      custodian: String(r.custodian),
-      ods: String(r.ods),
-      base: String(r.base),
-      interaction: String(r.interaction),
-      outcome: String(r.outcome),
-      events: Number(r.events),
-    }));
+    const merged = new Map<string, AccessRollupRow>();
+    for (const r of rows) {
+      const row: AccessRollupRow = {
+        day: dayString(r.day),
+        custodian: String(r.custodian),
+        ods: String(r.ods),
+        base: String(r.base),
+        interaction: String(r.interaction),
+        outcome: String(r.outcome),
+        events: Number(r.events),
+      };
+      const key = [row.day, row.custodian, row.ods, row.base, row.interaction, row.outcome].join('|');
+      const seen = merged.get(key);
+      if (seen) seen.events += row.events;
+      else merged.set(key, row);
+    }
+    return [...merged.values()];
   }
+}
+
+/** Sums the shards of each rollup key (rows arrive in key order, shards of a key adjacent). */
+function mergeShards(rows: RollupRow[]): RollupRow[] {
+  const out: RollupRow[] = [];
+  let last: RollupRow | undefined;
+  let lastKey = '';
+  for (const row of rows) {
+    const key = rollupKeyString(row);
+    if (last && key === lastKey) {
+      last.events += row.events;
+      last.disclosed += row.disclosed;
+      last.timed += row.timed;
+      mergeSketch(last.latency, row.latency);
+      continue;
+    }
+    out.push(row);
+    last = row;
+    lastKey = key;
+  }
+  return out;
 }

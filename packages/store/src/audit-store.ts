@@ -8,7 +8,7 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { type AuditOutcome, auditFacts, printableText, uuidv7Time } from '@nir/core';
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
-import { rollupCtes, rollupRows } from './audit-rollup.ts';
+import { ROLLUP_SHARDS, rollupCtes, rollupRows } from './audit-rollup.ts';
 import type { DatabaseSchema } from './schema.ts';
 import { isoTimestamp } from './schema.ts';
 
@@ -186,7 +186,9 @@ export class AuditStore {
     // One statement whatever the batch size (one prepared plan): a column per array.
     const column = <T>(pick: (f: (typeof facts)[number], i: number) => T) => facts.map(pick);
     // The rollup rows ride in the same statement (data-modifying CTEs): they commit with the events.
-    const ctes = this.#rollup ? rollupCtes(rollupRows(events, facts)) : [];
+    // A transaction keeps its rollup rows locked until it commits: writers spread over shards 1-15.
+    const shard = executor.isTransaction ? 1 + Math.floor(Math.random() * ROLLUP_SHARDS) : 0;
+    const ctes = this.#rollup ? rollupCtes(rollupRows(events, facts), shard) : [];
     await sql`
       ${ctes.length > 0 ? sql`WITH ${sql.join(ctes, sql`, `)}` : sql``}
       INSERT INTO audit_event (id, recorded, request_id, subtype, ihe_transaction, action, outcome, client_id,

@@ -82,11 +82,6 @@ export class GroupCommitWriter {
     this.#onBatch = options.onBatch;
   }
 
-  /** Records waiting for the next batch or being written (a draining instance waits for 0). */
-  pending(): number {
-    return this.#queue.length + this.#inFlight;
-  }
-
   /** Writes `events`; resolves once they are committed, rejects if their batch failed. */
   record(events: readonly AuditEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();

@@ -27,7 +27,6 @@ export interface ReadinessReport {
 export class Readiness {
   readonly #checks: ReadinessChecks;
   #draining = false;
-  #lastReady = false;
 
   constructor(checks: ReadinessChecks) {
     this.#checks = checks;
@@ -36,16 +35,10 @@ export class Readiness {
   /** Stops being ready, for good (the instance is shutting down). */
   drain(): void {
     this.#draining = true;
-    this.#lastReady = false;
   }
 
   get draining(): boolean {
     return this.#draining;
-  }
-
-  /** The outcome of the last check (false while draining), for the `nir_ready` gauge. */
-  lastReady(): boolean {
-    return this.#lastReady && !this.#draining;
   }
 
   /** Checks everything now. */
@@ -58,9 +51,7 @@ export class Readiness {
       signingKeys: this.#checks.keysLoaded(),
       notDraining: !this.#draining,
     };
-    const ready = Object.values(checks).every(Boolean);
-    this.#lastReady = ready;
-    return { ready, checks };
+    return { ready: Object.values(checks).every(Boolean), checks };
   }
 }
 
