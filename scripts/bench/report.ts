@@ -58,7 +58,7 @@ export function formatTable(report: Report): string {
   ];
   if (report.s5RollupCostPercent !== undefined) {
     out.push(
-      `S5 cost of the service-review rollup: ${report.s5RollupCostPercent.toFixed(1)} % of search throughput (S5-rollup-on vs S5-rollup-off, back to back)`,
+      `S5 cost of the service-review rollup: ${report.s5RollupCostPercent.toFixed(1)} % of search throughput (mean of S5-rollup-on and -on2 vs S5-rollup-off, run on-off-on)`,
     );
   }
   if (report.soak) {

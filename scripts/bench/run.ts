@@ -350,6 +350,7 @@ const rollupRun = async (id: string, name: string, extra: Record<string, string>
   await stopServerProcess(server);
   return result;
 };
+// On, off, on again (ABA), so drift on a shared machine shows as a difference between the two "on" runs.
 const rollupOn = await rollupRun('S5-rollup-on', 'search, closed loop, audit with its rollup', {});
 const rollupOff = await rollupRun(
   'S5-rollup-off',
@@ -358,7 +359,12 @@ const rollupOff = await rollupRun(
     NIR_AUDIT_ROLLUP: 'false',
   },
 );
-const rollupCost = (1 - rollupOn.rps / rollupOff.rps) * 100;
+const rollupOnAgain = await rollupRun(
+  'S5-rollup-on2',
+  'search, closed loop, audit with its rollup (again)',
+  {},
+);
+const rollupCost = (1 - (rollupOn.rps + rollupOnAgain.rps) / 2 / rollupOff.rps) * 100;
 
 const report = {
   when: new Date().toISOString(),
