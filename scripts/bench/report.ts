@@ -24,6 +24,8 @@ export interface Report {
   s5AuditCostPercent: number;
   /** Throughput lost to the rate limiter on the consumer search (S2-limit vs S2-nolimit), when measured. */
   s2LimiterCostPercent?: number | undefined;
+  /** R17: search throughput lost to the service-review rollup (rollup on vs off, back to back). */
+  s5RollupCostPercent?: number | undefined;
   soak?: { minutes: number; firstMb: number; lastMb: number; growthPercent: number } | undefined;
 }
 
@@ -59,6 +61,11 @@ export function formatTable(report: Report): string {
   if (report.s2LimiterCostPercent !== undefined) {
     out.push(
       `rate limiter cost: ${report.s2LimiterCostPercent.toFixed(1)} % of search throughput (S2-limit vs S2-nolimit, two fresh registries back to back)`,
+    );
+  }
+  if (report.s5RollupCostPercent !== undefined) {
+    out.push(
+      `S5 cost of the service-review rollup: ${report.s5RollupCostPercent.toFixed(1)} % of search throughput (mean of S5-rollup-on and -on2 vs S5-rollup-off, run on-off-on)`,
     );
   }
   if (report.soak) {

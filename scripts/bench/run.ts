@@ -23,6 +23,7 @@ import type { DocumentReference } from '@medplum/fhirtypes';
 import { loadPublishedProfiles } from '@nir/server';
 import { CatalogueRepository, openStore } from '@nir/store';
 import { sql } from 'kysely';
+import { freePort } from '../../test/support/free-port.ts';
 import { clinicalHeaders } from '../../test/support/harness.ts';
 import { prng } from '../../test/support/prng.ts';
 import {
@@ -192,7 +193,9 @@ rows.push({
   rssMb: null,
 });
 
-let server = await startRegistry();
+// R16: the main registry serves its metrics, scraped once the scenarios ran (bench-results/).
+const metricsPort = await freePort();
+let server = await startRegistry({ NIR_METRICS_PORT: String(metricsPort) });
 const consumer = await token(server, 'demo-consumer', 'RWY');
 const provider = await token(server, 'demo-provider-a', 'RR8');
 const searchRequest = (): BenchRequest => ({
@@ -329,6 +332,7 @@ if (soakMinutes > 0) {
   const lastMb = Math.max(...rss.samples.slice(-window));
   soak = { minutes: soakMinutes, firstMb, lastMb, growthPercent: ((lastMb - firstMb) / firstMb) * 100 };
 }
+const metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
 await stopServerProcess(server);
 
 server = await startRegistry({ NIR_AUDIT_DISCARD: 'true' });
@@ -362,6 +366,21 @@ const limitOn = await searchPhase(
   {},
 );
 const limiterCost = (1 - limitOn.rps / limitOff.rps) * 100;
+// On, off, on again (ABA), so drift on a shared machine shows as a difference between the two "on" runs.
+const rollupOn = await searchPhase('S5-rollup-on', 'search, closed loop, audit with its rollup', {});
+const rollupOff = await searchPhase(
+  'S5-rollup-off',
+  'search, closed loop, audit without the rollup (benchmark only)',
+  {
+    NIR_AUDIT_ROLLUP: 'false',
+  },
+);
+const rollupOnAgain = await searchPhase(
+  'S5-rollup-on2',
+  'search, closed loop, audit with its rollup (again)',
+  {},
+);
+const rollupCost = (1 - (rollupOn.rps + rollupOnAgain.rps) / 2 / rollupOff.rps) * 100;
 
 const report = {
   when: new Date().toISOString(),
@@ -372,6 +391,7 @@ const report = {
   rows,
   s5AuditCostPercent: auditCost,
   s2LimiterCostPercent: limiterCost,
+  s5RollupCostPercent: rollupCost,
   soak,
 };
 process.stdout.write(`${formatTable(report)}\n`);
@@ -379,6 +399,9 @@ await mkdir(path.join(REPO_ROOT, 'bench-results'), { recursive: true });
 const file = path.join(REPO_ROOT, 'bench-results', `${size}-${report.when.replace(/[:.]/g, '-')}.json`);
 await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
 log(`wrote ${path.relative(REPO_ROOT, file)}`);
+const metricsFile = file.replace(/\.json$/, '-metrics.txt');
+await writeFile(metricsFile, metricsText);
+log(`wrote ${path.relative(REPO_ROOT, metricsFile)} (the main registry's metrics after S2–S7)`);
 const errors = rows.reduce((sum, row) => sum + row.errors, 0);
 if (errors > 0) {
   log(`FAILED: ${errors} errors (non-2xx, socket errors, timeouts or failed transactions)`);

@@ -12,6 +12,7 @@ import { registerConformanceCommands } from './commands/conformance.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerReportCommand } from './commands/report.ts';
 import { registerTokenCommand } from './commands/token.ts';
 import { type CliDeps, createContext } from './context.ts';
 import { reportError } from './errors.ts';
@@ -37,6 +38,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
   registerMigrateCommand(program, ctx);
   registerDemoCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerReportCommand(program, ctx);
   registerConformanceCommands(program, ctx);
   registerClientKeyCommand(program, ctx);
   addHelpTexts(program);

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CapabilityStatement, DocumentReference } from '@medplum/fhirtypes';
-import type { CatalogueRepository, PoolPressure } from '@nir/store';
+import type { AuditRollupStore, CatalogueRepository, PoolPressure, PoolStats } from '@nir/store';
 import express, { type Express, type RequestHandler, Router } from 'express';
 import type { Logger } from 'pino';
 import { apiReferenceRouter, buildApiReference, DEMO_TRY_IT } from './api-reference/index.ts';
@@ -25,8 +25,13 @@ import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellFormedRequest } from './http/well-formed.ts';
+import { type Readiness, readyRoute } from './lifecycle/readiness.ts';
 import type { RateLimiter } from './limits/rate-limiter.ts';
 import { requestLogger } from './logging.ts';
+import type { RegistryMetrics } from './metrics/registry-metrics.ts';
+import { requestMetrics } from './metrics/request-metrics.ts';
+import { dashboardRouter } from './reports/dashboard.ts';
+import { adminServiceReviewRouter } from './reports/service-review.ts';
 import { shedLoad, shedThen } from './resilience/load-shedding.ts';
 import { databaseUnavailable } from './resilience/unavailable.ts';
 import { adminRouter } from './routes/admin.ts';
@@ -74,13 +79,24 @@ export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   pressure?: (() => PoolPressure | undefined) | undefined;
   /** Load shedding bound: seconds of work the pool queue may hold (default 1). */
   queueSeconds?: number | undefined;
+  /** R16: the metrics every response is counted into. */
+  metrics?: RegistryMetrics | undefined;
+  /** R16: readiness, served at `/_ready`. */
+  readiness?: Readiness | undefined;
+  /** R17: the service-review rollup (the operator's review and the dashboard read it). */
+  rollups?: AuditRollupStore | undefined;
+  /** R16: the database pool, for the dashboard. */
+  poolStats?: (() => PoolStats | undefined) | undefined;
 }
 
 /**
  * The paths of the audited endpoints, as Express mounts them (case-insensitive, a trailing
- * slash allowed): every FHIR base, the token endpoint, `/admin`.
+ * slash allowed): every FHIR base, the token endpoint, `/admin`, `/dashboard`.
  */
-const AUDITED_MOUNTS = new RegExp(`^/((${FHIR_APIS.join('|')})/FHIR/R4|oauth2/token|admin)(/|$)`, 'i');
+const AUDITED_MOUNTS = new RegExp(
+  `^/((${FHIR_APIS.join('|')})/FHIR/R4|oauth2/token|admin|dashboard)(/|$)`,
+  'i',
+);
 
 /** Runs `handler` only for requests outside the audited endpoints (which run it themselves). */
 function unlessAudited(handler: RequestHandler): RequestHandler {
@@ -103,6 +119,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
 
   // Ids first, so that every log line of the request carries them.
   app.use(requestIds);
+  if (deps.metrics) app.use(requestMetrics(deps.metrics));
   app.use(requestLogger(deps.logger));
   app.use(securityHeaders(deps.publicUrl));
   // HEAD is 405 everywhere; on the audited endpoints it is refused after their audit middleware.
@@ -114,6 +131,12 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     .route('/_status')
     .get(status)
     .all(methodNotAllowed(['GET']));
+  if (deps.readiness) {
+    app
+      .route('/_ready')
+      .get(readyRoute(deps.readiness))
+      .all(methodNotAllowed(['GET']));
+  }
   app
     .route('/.well-known/smart-configuration')
     .get(smart)
@@ -169,15 +192,25 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     app.use(base, router);
   }
 
-  app.use(
-    '/admin',
+  const operator = [
     auditTrail(deps.audit, adminScope),
     refuseHead,
     wellFormedRequest,
     shed,
     adminGuard(deps),
-    adminRouter(deps),
-  );
+  ];
+  // R17: the operator's all-organisation review next to the catalogue administration.
+  const operatorReports = deps.rollups ? [adminServiceReviewRouter(deps.rollups)] : [];
+  app.use('/admin', ...operator, adminRouter(deps), ...operatorReports);
+  // R16/R17: the live operator dashboard, for admin clients only.
+  if (deps.rollups && deps.metrics && deps.readiness) {
+    const dashboard = { rollups: deps.rollups, metrics: deps.metrics, readiness: deps.readiness };
+    app.use(
+      '/dashboard',
+      ...operator,
+      dashboardRouter({ ...dashboard, poolStats: deps.poolStats ?? (() => undefined) }),
+    );
+  }
 
   // The API reference (issue 17): generated from the CapabilityStatements above, the catalogue
   // JSON Schemas and the published example pointer; not audited (no data, no identity).

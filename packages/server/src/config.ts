@@ -52,6 +52,17 @@ export interface ServerConfig {
   dbTimeouts: { connectMs: number; statementMs: number; lockMs: number; readMs: number };
   /** Rate limits (issue 14, point 9): defaults where the catalogue names none, and this instance's share. */
   rateLimits: RateLimitConfig;
+  /** R16: port of the separate Prometheus metrics listener; undefined: no metrics listener. */
+  metricsPort: number | undefined;
+  /** R16: address of the metrics listener (loopback by default: the metrics are never public). */
+  metricsHost: string;
+  /** R16: on SIGTERM, the most milliseconds in-flight requests get to finish before their connections are cut. */
+  drainTimeoutMs: number;
+  /**
+   * R17: maintain the service-review rollup as audit events are written. Benchmarks only may
+   * turn it off (to measure its cost); refused outside demo mode.
+   */
+  auditRollup: boolean;
 }
 
 /** Rate limit settings read from the environment; the Controller Catalogue overrides per client and organisation. */
@@ -127,6 +138,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       'NIR_AUDIT_DISCARD is for benchmarks of a demo registry only: every access is audited (R7)',
     );
   }
+  const auditRollup = flag('NIR_AUDIT_ROLLUP', env.NIR_AUDIT_ROLLUP, true);
+  if (!auditRollup && !demoMode) {
+    throw new Error(
+      'NIR_AUDIT_ROLLUP=false is for benchmarks of a demo registry only: the service review needs it (R17)',
+    );
+  }
   return {
     port,
     host,
@@ -164,5 +181,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       instances: integer('NIR_RATE_LIMIT_INSTANCES', env.NIR_RATE_LIMIT_INSTANCES, 1, 1, 1000),
       enabled: flag('NIR_RATE_LIMIT', env.NIR_RATE_LIMIT, true),
     },
+    metricsPort:
+      env.NIR_METRICS_PORT === undefined || env.NIR_METRICS_PORT === ''
+        ? undefined
+        : integer('NIR_METRICS_PORT', env.NIR_METRICS_PORT, 0, 0, 65535),
+    metricsHost: env.NIR_METRICS_HOST || '127.0.0.1',
+    drainTimeoutMs: integer('NIR_DRAIN_TIMEOUT_MS', env.NIR_DRAIN_TIMEOUT_MS, 25_000, 0, 600_000),
+    auditRollup,
   };
 }

@@ -13,6 +13,11 @@ const registry = await createRegistry(config);
 if (registry.seededDemo)
   await seedDemoPointers(registry.pointers, path.join(DEFAULT_PROFILES_DIR, 'examples'));
 const port = await registry.listen(config.port, config.host);
+// R16: the metrics on their own listener (loopback by default), when a port is configured.
+const metricsPort =
+  config.metricsPort === undefined
+    ? undefined
+    : await registry.listenMetrics(config.metricsPort, config.metricsHost);
 const base = config.publicUrl;
 
 registry.logger.info(
@@ -22,6 +27,7 @@ registry.logger.info(
     database: registry.store.backend,
     migrationsApplied: registry.store.migrations.applied,
     demoMode: config.demoMode,
+    metricsPort,
   },
   'registry listening',
 );

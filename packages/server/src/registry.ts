@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import {
+  AuditRollupStore,
   CatalogueRepository,
   type CustodyCheck,
   openStore,
@@ -14,6 +15,7 @@ import {
   type Store,
 } from '@nir/store';
 import type { Express } from 'express';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type ApiModule, createApp, type FhirApi } from './app.ts';
 import type { AuditService } from './audit/service.ts';
@@ -22,9 +24,14 @@ import { AccessTokens } from './auth/access-token.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import type { ServerConfig } from './config.ts';
 import { DEFAULT_DEMO_DIR, demoKeyThumbprints, seedDemoCatalogue } from './demo.ts';
+import { Readiness } from './lifecycle/readiness.ts';
 import { RateLimiter } from './limits/rate-limiter.ts';
 import { createLogger } from './logging.ts';
+import { listenMetrics, type MetricsListener } from './metrics/listener.ts';
+import { countRateLimitRefusals } from './metrics/rate-limit-metrics.ts';
+import { RegistryMetrics } from './metrics/registry-metrics.ts';
 import { loadPublishedProfiles } from './profiles.ts';
+import { serviceReviewModule } from './reports/service-review.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { consumerModule } from './routes/consumer/index.ts';
 import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
@@ -46,9 +53,19 @@ export interface Registry {
   limiter: RateLimiter;
   /** Whether this start seeded the demo catalogue. */
   seededDemo: boolean;
+  /** R16: the Prometheus metrics of this process. */
+  metrics: RegistryMetrics;
+  /** R16: whether this instance should receive traffic (`/_ready`). */
+  readiness: Readiness;
   /** Starts listening; resolves with the bound port. */
   listen(port: number, host: string): Promise<number>;
-  /** Stops listening, stops background jobs and closes the database. */
+  /** R16: starts the separate metrics listener; resolves with its port. */
+  listenMetrics(port: number, host: string): Promise<number>;
+  /**
+   * Drains and stops (SIGTERM, R16): stops being ready, stops accepting connections, lets the
+   * requests in flight finish (up to the drain timeout) and their audit batches commit, stops
+   * background jobs and closes the database.
+   */
   close(): Promise<void>;
 }
 
@@ -64,11 +81,28 @@ export interface RegistryOptions {
   custody?: CustodyCheck;
   /** Bulk export timing of the audit API (tests shorten it). */
   auditExportTiming?: Partial<ExportTiming>;
+  /** The metrics to record into (default: new ones for this registry). */
+  metrics?: RegistryMetrics;
 }
 
 /** Builds a registry from configuration. */
 export async function createRegistry(config: ServerConfig, options: RegistryOptions = {}): Promise<Registry> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  // The metrics read the store, the catalogue and readiness when scraped (closures: built below).
+  let opened: Store | undefined;
+  let readiness: Readiness | undefined;
+  const metrics =
+    options.metrics ??
+    new RegistryMetrics({
+      poolStats: () => opened?.poolStats(),
+      catalogueVersion: async () => {
+        if (!opened) return 0;
+        const { rows } = await sql<{ v: string | number | null }>`
+          SELECT max(change_id) AS v FROM catalogue_change`.execute(opened.db);
+        return Number(rows[0]?.v ?? 0);
+      },
+      ready: async () => (await readiness?.check())?.ready ?? false,
+    });
   const store =
     options.store ??
     (await openStore({
@@ -78,6 +112,10 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
       timeouts: config.dbTimeouts,
       onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
     }));
+  opened = store;
+  store.observeQueries((ms, failed) =>
+    metrics.statementDuration.observe({ outcome: failed ? 'failed' : 'ok' }, ms / 1000),
+  );
   const catalogue = new CatalogueRepository(store.db);
   const replayGuard = new ReplayGuard(store.db);
   // A retired key stays published for a token lifetime plus two refresh periods.
@@ -98,9 +136,33 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     batchEvents: config.auditBatchEvents,
     discard: config.auditDiscard,
     custody: options.custody,
+    rollup: config.auditRollup,
+    onBatch: (batch) => {
+      metrics.batches[batch.failed ? 'failed' : 'written']++;
+      metrics.batches.records += batch.records;
+      metrics.auditBatchRecords.observe(batch.records);
+      metrics.auditBatchDuration.observe(
+        { outcome: batch.failed ? 'failed' : 'ok' },
+        batch.durationMs / 1000,
+      );
+    },
   });
+  readiness = new Readiness({
+    ping: () => store.ping(),
+    pendingMigrations: () => store.pendingMigrations(),
+    keysLoaded: () => {
+      try {
+        keys.signingKey();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const ready = readiness;
 
   const limiter = new RateLimiter(config.rateLimits, audit.counters);
+  countRateLimitRefusals(audit.counters, metrics);
 
   const profilesDir = options.profilesDir ?? DEFAULT_PROFILES_DIR;
   const published = await loadPublishedProfiles(profilesDir);
@@ -108,6 +170,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const pointers = new PointerRepository(store.db);
   const reindexed = await pointers.reindexSearchFacts();
   if (reindexed > 0) logger.info({ pointers: reindexed }, 'search facts recomputed');
+  const rollups = new AuditRollupStore(store.db);
   const modules: Partial<Record<FhirApi, ApiModule[]>> = {
     ...options.modules,
     producer: [
@@ -128,6 +191,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
       }),
       ...(options.modules?.consumer ?? []),
     ],
+    // R17: an organisation's monthly service review, its own share only.
+    audit: [serviceReviewModule(rollups), ...(options.modules?.audit ?? [])],
   };
 
   const app = await createApp({
@@ -149,6 +214,10 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     audit,
     auditExportTiming: options.auditExportTiming,
     limiter,
+    metrics,
+    readiness: ready,
+    rollups,
+    poolStats: () => store.poolStats(),
   });
 
   const timers = [
@@ -163,6 +232,29 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   for (const timer of timers) timer.unref();
 
   let server: Server | undefined;
+  let metricsListener: MetricsListener | undefined;
+  let closing: Promise<void> | undefined;
+  const shutdown = async () => {
+    ready.drain();
+    for (const timer of timers) clearInterval(timer);
+    if (server) {
+      const listening = server;
+      // No new connections; idle keep-alive ones close now, busy ones once their response is sent.
+      const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+      listening.closeIdleConnections();
+      const cut = setTimeout(() => listening.closeAllConnections(), config.drainTimeoutMs);
+      await closed;
+      clearTimeout(cut);
+    }
+    // The audit of every response sent is committed before the response leaves; this waits for
+    // the events of requests whose client went away.
+    await audit.writer.drain();
+    // Events of 503s answered while the database was away: a last try, then the retry timer stops.
+    await audit.deferred.flush();
+    audit.deferred.stop();
+    await metricsListener?.close();
+    await store.close();
+  };
   return {
     app,
     store,
@@ -174,6 +266,12 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     audit,
     limiter,
     seededDemo,
+    metrics,
+    readiness: ready,
+    async listenMetrics(port, host) {
+      metricsListener = await listenMetrics(metrics, port, host);
+      return metricsListener.port;
+    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         const listening = app.listen(port, host, (error?: Error) => {
@@ -187,17 +285,9 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
         server = listening;
       });
     },
-    async close() {
-      for (const timer of timers) clearInterval(timer);
-      if (server) {
-        const closing = server;
-        await new Promise<void>((resolve) => closing.close(() => resolve()));
-        closing.closeAllConnections();
-      }
-      await audit.writer.drain();
-      await audit.deferred.flush();
-      audit.deferred.stop();
-      await store.close();
+    close() {
+      closing ??= shutdown();
+      return closing;
     },
   };
 }

@@ -8,6 +8,7 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { type AuditOutcome, auditFacts, printableText, uuidv7Time } from '@nir/core';
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
+import { ROLLUP_SHARDS, rollupCtes, rollupRows } from './audit-rollup.ts';
 import type { DatabaseSchema } from './schema.ts';
 import { isoTimestamp } from './schema.ts';
 
@@ -124,14 +125,25 @@ function after(cursor: AuditCursor | undefined, order: 'asc' | 'desc') {
   };
 }
 
+/** How the audit store writes. */
+export interface AuditStoreOptions {
+  /**
+   * Maintain the service-review rollup (R17) in the statement that inserts the events. Default
+   * true; off only to measure what the rollup costs (`NIR_AUDIT_ROLLUP`, benchmarks).
+   */
+  rollup?: boolean;
+}
+
 /** Reads and writes AuditEvents. */
 export class AuditStore {
   readonly #db: Db;
+  readonly #rollup: boolean;
   /** Months (`YYYY-MM`) whose partition is known to exist. */
   readonly #months = new Set<string>();
 
-  constructor(db: Db) {
+  constructor(db: Db, options: AuditStoreOptions = {}) {
     this.#db = db;
+    this.#rollup = options.rollup ?? true;
   }
 
   /** Runs `work` in one transaction (e.g. a retention drop with its own audit event). */
@@ -173,7 +185,12 @@ export class AuditStore {
     }
     // One statement whatever the batch size (one prepared plan): a column per array.
     const column = <T>(pick: (f: (typeof facts)[number], i: number) => T) => facts.map(pick);
+    // The rollup rows ride in the same statement (data-modifying CTEs): they commit with the events.
+    // A transaction keeps its rollup rows locked until it commits: writers spread over shards 1-15.
+    const shard = executor.isTransaction ? 1 + Math.floor(Math.random() * ROLLUP_SHARDS) : 0;
+    const ctes = this.#rollup ? rollupCtes(rollupRows(events, facts), shard) : [];
     await sql`
+      ${ctes.length > 0 ? sql`WITH ${sql.join(ctes, sql`, `)}` : sql``}
       INSERT INTO audit_event (id, recorded, request_id, subtype, ihe_transaction, action, outcome, client_id,
                                requester_ods, custodian_ods, patient_nhs, resource)
       SELECT e.id, e.recorded, e.request_id, e.subtype, e.ihe_transaction, e.action, e.outcome, e.client_id,

@@ -16,6 +16,16 @@ export interface GroupCommitOptions {
   maxBatchEvents?: number;
   /** Batches written at the same time. Default 1: the classic group commit. */
   maxInFlight?: number;
+  /** Told of every batch written (R16 metrics): its records, events, duration and failure. */
+  onBatch?: ((batch: BatchReport) => void) | undefined;
+}
+
+/** One batch the writer wrote (or failed to). */
+export interface BatchReport {
+  records: number;
+  events: number;
+  durationMs: number;
+  failed: boolean;
 }
 
 /** What the writer has done, for measurement. */
@@ -51,6 +61,7 @@ export class GroupCommitWriter {
   readonly #insert: AuditBatchInsert;
   readonly #maxBatchEvents: number;
   readonly #maxInFlight: number;
+  readonly #onBatch: ((batch: BatchReport) => void) | undefined;
   readonly #queue: Pending[] = [];
   #inFlight = 0;
   #scheduled = false;
@@ -68,6 +79,7 @@ export class GroupCommitWriter {
     this.#insert = insert;
     this.#maxBatchEvents = Math.max(1, options.maxBatchEvents ?? 1000);
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+    this.#onBatch = options.onBatch;
   }
 
   /** Writes `events`; resolves once they are committed, rejects if their batch failed. */
@@ -113,12 +125,25 @@ export class GroupCommitWriter {
       size += next.events.length;
     }
     this.#inFlight++;
+    const started = performance.now();
     try {
       await this.#insert(batch.flatMap((p) => p.events));
       this.#count(batch.length, size, false);
+      this.#onBatch?.({
+        records: batch.length,
+        events: size,
+        durationMs: performance.now() - started,
+        failed: false,
+      });
       for (const pending of batch) pending.resolve();
     } catch (error) {
       this.#count(batch.length, size, true);
+      this.#onBatch?.({
+        records: batch.length,
+        events: size,
+        durationMs: performance.now() - started,
+        failed: true,
+      });
       for (const pending of batch) pending.reject(error);
     } finally {
       this.#inFlight--;

@@ -5,10 +5,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import { Kysely, type LogConfig, type LogEvent, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
-import { type MigrationReport, migrate, type ScriptSession } from './migrator.ts';
+import { listMigrations, type MigrationReport, migrate, type ScriptSession } from './migrator.ts';
 import { prepareStatementsOn } from './prepared-statements.ts';
 import type { DatabaseSchema } from './schema.ts';
 
@@ -69,6 +69,17 @@ export interface PoolPressure {
   holdMs: number;
 }
 
+/** Told how long a statement took (R16 metrics); `failed` when it raised. */
+export type QueryObserver = (durationMs: number, failed: boolean) => void;
+
+/** Connections of the PostgreSQL pool (R16 metrics). */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
+}
+
 /** An open database. */
 export interface Store {
   readonly db: Kysely<DatabaseSchema>;
@@ -79,6 +90,12 @@ export interface Store {
   ping(): Promise<boolean>;
   /** The pool's pressure now (PostgreSQL); undefined for PGlite, which has no pool. */
   pressure(): PoolPressure | undefined;
+  /** The pool's connections (PostgreSQL; undefined for the embedded database, which has one). */
+  poolStats(): PoolStats | undefined;
+  /** Tells `observer` how long every statement takes from now on (R16 metrics). */
+  observeQueries(observer: QueryObserver): void;
+  /** The migration files of the migrations folder not recorded as applied (readiness, R16). */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -109,6 +126,7 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
         idle_in_transaction_session_timeout: Math.max(timeouts.readMs, 10_000),
       }),
     });
+    const observers = new Set<QueryObserver>();
     pool.on('error', config.onPoolError ?? (() => undefined));
     pool.on('connect', (client) => {
       // A checked-out connection that the server drops (shutdown, restart) emits 'error' with
@@ -125,9 +143,12 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
         : NO_MIGRATIONS;
       return {
         ...makeStore(
-          new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
+          new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }), log: queryLog(observers) }),
           'postgres',
           migrations,
+          migrationsDir,
+          () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+          observers,
           timeouts?.connectMs,
         ),
         pressure: () => ({ waiting: pool.waitingCount, size, holdMs: hold() }),
@@ -154,10 +175,14 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       query: async <Row>(text: string, params?: unknown[]) => (await pglite.query<Row>(text, params)).rows,
     };
     const migrations = shouldMigrate ? await migrate(session, migrationsDir) : NO_MIGRATIONS;
+    const observers = new Set<QueryObserver>();
     const store = makeStore(
-      new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }) }),
+      new Kysely<DatabaseSchema>({ dialect: new PGliteDialect({ pglite }), log: queryLog(observers) }),
       'pglite',
       migrations,
+      migrationsDir,
+      () => undefined,
+      observers,
     );
     return { ...store, close: () => store.close().finally(unlock) };
   } catch (error) {
@@ -195,16 +220,34 @@ async function withPgSession<T>(url: string, work: (session: ScriptSession) => P
   }
 }
 
+function queryLog(observers: Set<QueryObserver>): LogConfig {
+  return (event: LogEvent) => {
+    for (const observe of observers) observe(event.queryDurationMillis, event.level === 'error');
+  };
+}
+
 function makeStore(
   db: Kysely<DatabaseSchema>,
   backend: Store['backend'],
   migrations: MigrationReport,
+  migrationsDir: string,
+  poolStats: () => PoolStats | undefined,
+  observers: Set<QueryObserver>,
   pingTimeoutMs = DEFAULT_DB_TIMEOUTS.connectMs,
 ): Store {
   return {
     db,
     backend,
     migrations,
+    poolStats,
+    observeQueries(observer) {
+      observers.add(observer);
+    },
+    async pendingMigrations() {
+      const { rows } = await sql<{ name: string }>`SELECT name FROM schema_migration`.execute(db);
+      const done = new Set(rows.map((r) => r.name));
+      return (await listMigrations(migrationsDir)).map((m) => m.name).filter((name) => !done.has(name));
+    },
     async ping() {
       // A frozen server must not hold /_status: the answer is "no" after the connect timeout.
       let timer: NodeJS.Timeout | undefined;

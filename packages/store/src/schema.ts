@@ -139,6 +139,32 @@ export interface AuditExportJobTable {
   expires_at: Timestamp;
 }
 
+/** The service-review rollup (migrations/0008): read and written with raw SQL in `audit-rollup.ts`. */
+export interface AuditRollupTable {
+  day: ColumnType<Date | string, string, string>;
+  ods: string;
+  base: string;
+  interaction: string;
+  action: string;
+  outcome: string;
+  code: string;
+  events: ColumnType<string | number, number, number>;
+  disclosed: ColumnType<string | number, number, number>;
+  timed: ColumnType<string | number, number, number>;
+  latency: ColumnType<(string | number)[], number[], number[]>;
+}
+
+/** Who accessed an organisation's pointers, per day (migrations/0008). */
+export interface AuditAccessRollupTable {
+  day: ColumnType<Date | string, string, string>;
+  custodian: string;
+  ods: string;
+  base: string;
+  interaction: string;
+  outcome: string;
+  events: ColumnType<string | number, number, number>;
+}
+
 export interface SchemaMigrationTable {
   name: string;
   applied_at: Timestamp;
@@ -158,6 +184,8 @@ export interface DatabaseSchema {
   pointer_history: PointerHistoryTable;
   audit_event: AuditEventTable;
   audit_export_job: AuditExportJobTable;
+  audit_rollup: AuditRollupTable;
+  audit_access_rollup: AuditAccessRollupTable;
 }
 
 /** Turns a timestamp column's value (Date from pg and PGlite, string otherwise) into ISO 8601. */

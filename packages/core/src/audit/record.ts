@@ -72,6 +72,11 @@ export interface AuditFailure {
 export interface AuditRecord {
   /** When the event was recorded (ISO 8601 instant). */
   recorded: string;
+  /**
+   * When the request arrived (ISO 8601 instant): the event's `period` runs from it to
+   * `recorded`, which gives the service review its latencies (R17).
+   */
+  started?: string | undefined;
   requestId?: string | undefined;
   correlationId?: string | undefined;
   kind: AuditKind;

@@ -330,6 +330,13 @@ export function toAuditEvents(record: AuditRecord, options: ToAuditEventsOptions
   ]);
   const outcome = balpOutcome(record.status);
   const description = outcomeDesc(record);
+  const startedMs = record.started === undefined ? Number.NaN : Date.parse(record.started);
+  const period = Number.isNaN(startedMs)
+    ? undefined
+    : {
+        start: new Date(Math.min(startedMs, recordedMs)).toISOString(),
+        end: new Date(recordedMs).toISOString(),
+      };
   const purposeOfEvent = record.user?.purposeOfUse.map((c) => ({ coding: [{ ...c }] })) ?? [];
   const observer = record.serverAsid
     ? { identifier: { system: PARS_ASID_SYSTEM, value: record.serverAsid }, display: REGISTRY_DISPLAY }
@@ -346,6 +353,7 @@ export function toAuditEvents(record: AuditRecord, options: ToAuditEventsOptions
       type: eventType(record),
       subtype: subtypes(record),
       action: record.kind.action,
+      ...(period ? { period } : {}),
       recorded: new Date(recordedMs).toISOString(),
       outcome,
       ...(description !== undefined ? { outcomeDesc: description } : {}),

@@ -46,6 +46,8 @@ export function auditTrail(service: AuditService, scope: AuditScope): RequestHan
       return;
     }
     const originalUrl = req.originalUrl;
+    // The start of the event's period (R17 latencies), unless an earlier middleware set it.
+    if (!(res.locals.startedAt instanceof Date)) res.locals.startedAt = new Date();
     const serverUrl = scope.serverUrl(service, req);
     const context: AuditContext = new AuditContext({
       build: (status) => build(status, undefined),

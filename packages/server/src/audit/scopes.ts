@@ -54,6 +54,7 @@ function common(input: ScopeInput, kind: AuditKind): AuditRecord {
   const { req, res, status, snapshot } = input;
   return {
     recorded: new Date().toISOString(),
+    started: res.locals.startedAt instanceof Date ? res.locals.startedAt.toISOString() : undefined,
     requestId: res.locals.requestId as string | undefined,
     correlationId: res.locals.correlationId as string | undefined,
     kind,

@@ -3,7 +3,7 @@
  * export jobs and the custody port, and the daily job that keeps partitions ready and applies
  * retention.
  */
-import type { CatalogueRepository, CustodyCheck, Store } from '@nir/store';
+import type { BatchReport, CatalogueRepository, CustodyCheck, Store } from '@nir/store';
 import { AuditExportJobs, AuditStore, GroupCommitWriter, pointerTableCustody } from '@nir/store';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-token.ts';
@@ -27,17 +27,23 @@ export interface AuditSetup {
    * table; the pointer store may provide its own.
    */
   custody?: CustodyCheck | undefined;
+  /** Issue 14: counters of protective refusals (503s, shed load, cut streams, rate limits). */
   counters?: ResilienceCounters | undefined;
+  /** R17: maintain the service-review rollup with the events (default true; benchmarks may turn it off). */
+  rollup?: boolean | undefined;
+  /** R16: told of every group-commit batch (metrics). */
+  onBatch?: ((batch: BatchReport) => void) | undefined;
 }
 
 /** Builds the audit service and creates the partitions of this month and the next ones. */
 export async function createAuditService(setup: AuditSetup): Promise<AuditService> {
-  const store = new AuditStore(setup.store.db);
+  const store = new AuditStore(setup.store.db, { rollup: setup.rollup ?? true });
   await store.ensurePartitions(new Date(), PARTITIONS_AHEAD);
   return new AuditService({
     store,
     writer: new GroupCommitWriter(setup.discard ? async () => undefined : (events) => store.insert(events), {
       maxBatchEvents: setup.batchEvents ?? 1000,
+      onBatch: setup.onBatch,
     }),
     jobs: new AuditExportJobs(setup.store.db),
     custody: setup.custody ?? pointerTableCustody(setup.store.db),
