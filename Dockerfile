@@ -22,7 +22,7 @@ VOLUME /data
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=5 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/_status').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/_ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Heap limits: the live heap under load is about 30 MB; without limits V8 let the process grow
 # past 350 MB resident under a search burst (issue 6, `pnpm bench`). start.mjs checks the Node.js
 # version, then loads packages/server/src/main.ts; SIGTERM (docker stop) stops it cleanly.

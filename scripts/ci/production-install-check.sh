@@ -35,13 +35,14 @@ env -u DATABASE_URL NODE_ENV=production HOST=127.0.0.1 PORT="$port" NIR_DATA_DIR
 server_pid=$!
 health=""
 for _ in $(seq 1 60); do
-  health=$(curl -fsS "http://127.0.0.1:$port/_status" 2>/dev/null || true)
+  # Readiness, as the image's HEALTHCHECK and the load balancer ask it (database, migrations, keys).
+  health=$(curl -fsS "http://127.0.0.1:$port/_ready" 2>/dev/null || true)
   [ -n "$health" ] && break
   kill -0 "$server_pid" 2>/dev/null || break
   sleep 1
 done
-if [ "$health" != '"OK"' ]; then
-  echo "FAIL: the production install did not answer /_status (got '$health')" >&2
+if [ -z "$health" ]; then
+  echo "FAIL: the production install never became ready on /_ready" >&2
   cat "$work/server.log" >&2
   exit 1
 fi

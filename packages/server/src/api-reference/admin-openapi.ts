@@ -168,6 +168,29 @@ export function adminApiDocument(publicUrl: string): OpenApiObject {
           },
         ),
       },
+      '/service-review': {
+        get: op(
+          'Service review',
+          "The monthly service review of every organisation, or of one (the operator's view, from the rollup)",
+          [
+            {
+              name: 'month',
+              in: 'query',
+              required: true,
+              schema: { type: 'string', pattern: '^\\d{4}-\\d{2}$' },
+              example: '2026-11',
+            },
+            { name: 'ods', in: 'query', required: false, schema: { type: 'string' }, example: 'RR8' },
+            { name: '_format', in: 'query', required: false, schema: { enum: ['json'] } },
+          ],
+          {
+            '200': {
+              description: 'The review as one self-contained HTML page, or its figures as JSON',
+              content: { 'text/html': {}, 'application/json': { schema: { type: 'object' } } },
+            },
+          },
+        ),
+      },
       '/signing-keys/rotate': {
         post: op('Signing keys', 'Make a fresh access-token signing key active', [], {
           '201': {

@@ -75,6 +75,17 @@ function extraPaths(api: 'producer' | 'consumer' | 'audit'): Record<string, Reco
   if (api === 'audit') {
     const job = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
     return {
+      '/$service-review': {
+        get: {
+          tags: ['Service review'],
+          summary: "The organisation's own monthly service review (R17), from the rollup; audited",
+          parameters: [
+            { name: 'month', in: 'query', required: true, schema: { type: 'string' }, example: '2026-11' },
+            { name: '_format', in: 'query', required: false, schema: { enum: ['json'] } },
+          ],
+          responses: { '200': { description: 'One self-contained HTML page, or its figures as JSON' } },
+        },
+      },
       '/$export-status/{id}': {
         get: {
           tags: ['System'],

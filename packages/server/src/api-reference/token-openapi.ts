@@ -84,6 +84,27 @@ export function tokenApiDocument(publicUrl: string): OpenApiObject {
           },
         },
       },
+      '/_ready': {
+        get: {
+          tags: ['Health'],
+          summary: 'Readiness: whether this instance should receive traffic',
+          description:
+            'Database answers, migrations applied, signing keys loaded, not draining (after SIGTERM). `/_status` is liveness, as NRL has it.',
+          responses: {
+            '200': json('Ready'),
+            '503': json('Not ready, with the failing checks'),
+          },
+        },
+      },
+      '/dashboard': {
+        get: {
+          tags: ['Operations'],
+          summary: "The operator's live dashboard (admin clients only)",
+          description:
+            'Server-rendered HTML and SVG from the service-review rollup and the metrics: the last hour of this instance, today and yesterday across the registry. Needs an admin access token, like `/admin`.',
+          responses: { '200': { description: 'HTML' }, '401': { description: 'No valid access token' } },
+        },
+      },
       '/docs': {
         get: {
           tags: ['Reference'],
