@@ -7,13 +7,15 @@ import { MUTATION_TARGETS } from './scripts/mutation/targets.ts';
 const target = MUTATION_TARGETS.find((t) => t.name === process.env.NIR_MUTATION_TARGET);
 if (!target) throw new Error(`NIR_MUTATION_TARGET must name one of: ${MUTATION_TARGETS.map((t) => t.name).join(', ')}`);
 
+// Only the target's own test files run (scripts/mutation/vitest.config.ts reads this).
+process.env.NIR_MUTATION_TESTS = target.testFiles.join(',');
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
-  vitest: { configFile: 'vitest.config.ts', related: false, pool: 'forks' },
+  vitest: { configFile: 'scripts/mutation/vitest.config.ts', related: false, pool: 'forks' },
   mutate: [target.mutate],
-  testFiles: target.testFiles,
   coverageAnalysis: 'perTest',
   concurrency: 1,
   timeoutMS: 30_000,

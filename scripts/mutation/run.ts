@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { MUTATION_TARGETS, type MutationTarget } from './targets.ts';
 
 const THRESHOLD = 90;
-const STRYKER = fileURLToPath(new URL('../../node_modules/@stryker-mutator/core/bin/stryker.js', import.meta.url));
+const STRYKER = fileURLToPath(
+  new URL('../../node_modules/@stryker-mutator/core/bin/stryker.js', import.meta.url),
+);
 
 interface Mutant {
   id: string;
@@ -57,10 +59,13 @@ function runTarget(target: MutationTarget) {
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !MUTATION_TARGETS.some((t) => t.name === name));
 if (unknown.length > 0) {
-  console.error(`unknown target(s): ${unknown.join(', ')}; known: ${MUTATION_TARGETS.map((t) => t.name).join(', ')}`);
+  console.error(
+    `unknown target(s): ${unknown.join(', ')}; known: ${MUTATION_TARGETS.map((t) => t.name).join(', ')}`,
+  );
   process.exit(2);
 }
-const targets = wanted.length > 0 ? MUTATION_TARGETS.filter((t) => wanted.includes(t.name)) : MUTATION_TARGETS;
+const targets =
+  wanted.length > 0 ? MUTATION_TARGETS.filter((t) => wanted.includes(t.name)) : MUTATION_TARGETS;
 const results = targets.map(runTarget);
 
 console.log('\nMutation score per file (killed + timed out / mutants):');
@@ -76,7 +81,9 @@ for (const r of results) {
     `  ${r.target.mutate}: ${r.score.toFixed(1)} % (${r.killed}/${r.valid} killed, ${r.survived} survived, ${r.noCoverage} not covered) in ${r.seconds.toFixed(0)} s`,
   );
   for (const m of r.survivors)
-    console.log(`      ${m.status} #${m.id} line ${m.location.start.line}: ${m.mutatorName} -> ${m.replacement ?? ''}`);
+    console.log(
+      `      ${m.status} #${m.id} line ${m.location.start.line}: ${m.mutatorName} -> ${m.replacement ?? ''}`,
+    );
 }
 const total = results.reduce((s, r) => s + r.seconds, 0);
 console.log(`Total time: ${total.toFixed(0)} s`);

@@ -133,4 +133,18 @@ describe('isValidNhsNumber (R12, Modulus 11)', () => {
     expect(isValidNhsNumber('9434765919x')).toBe(false);
     expect(isValidNhsNumber('x9434765919')).toBe(false);
   });
+
+  it('nhsNumberCheckDigit refuses anything but exactly nine ASCII digits (a tail, a head, ten digits)', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^\d{9}$/).filter((nine) => expectedCheckDigit(nine) !== 'invalid'),
+        fc.constantFrom('0', '9', 'x', ' ', '\n'),
+        (nine, extra) => {
+          expect(nhsNumberCheckDigit(`${nine}${extra}`)).toBeUndefined();
+          expect(nhsNumberCheckDigit(`${extra}${nine}`)).toBeUndefined();
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
