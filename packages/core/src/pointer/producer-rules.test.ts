@@ -356,25 +356,27 @@ describe('stage C producer rules (nrl-behaviour.md §4.4)', () => {
 
   // Killers of mutants that survived `pnpm test:mutation producer-rules` (docs/MUTATION.md).
   describe('on a pointer that lacks the parts a rule reads (never a TypeError)', () => {
-    const bare = {} as DocumentReference;
-    const typeless = { type: {}, category: [{}] } as DocumentReference;
+    const bare = {} as unknown as DocumentReference;
+    const typeless = { type: {}, category: [{}] } as unknown as DocumentReference;
 
     it('reads empty facts rather than throwing', () => {
       expect(nhsNumberOf(bare)).toBe('');
-      expect(nhsNumberOf({ subject: {} } as DocumentReference)).toBe('');
+      expect(nhsNumberOf({ subject: {} } as unknown as DocumentReference)).toBe('');
       expect(custodianOf(bare)).toBe('');
-      expect(custodianOf({ custodian: {} } as DocumentReference)).toBe('');
+      expect(custodianOf({ custodian: {} } as unknown as DocumentReference)).toBe('');
       expect(typeOf(bare)).toBe('undefined|undefined');
       expect(typeOf(typeless)).toBe('undefined|undefined');
-      expect(typeOf({ type: { coding: [] } } as DocumentReference)).toBe('undefined|undefined');
+      expect(typeOf({ type: { coding: [] } } as unknown as DocumentReference)).toBe('undefined|undefined');
       expect(categoryOf(bare)).toBe('undefined|undefined');
       expect(categoryOf(typeless)).toBe('undefined|undefined');
-      expect(categoryOf({ category: [] } as DocumentReference)).toBe('undefined|undefined');
-      expect(categoryOf({ category: [{ coding: [] }] } as DocumentReference)).toBe('undefined|undefined');
+      expect(categoryOf({ category: [] } as unknown as DocumentReference)).toBe('undefined|undefined');
+      expect(categoryOf({ category: [{ coding: [] }] } as unknown as DocumentReference)).toBe(
+        'undefined|undefined',
+      );
     });
 
     it('R3: a pointer without a type is refused by a grant of listed types (AUTHOR_CREDENTIALS_ERROR, not a TypeError)', () => {
-      for (const pointer of [bare, typeless, { type: { coding: [{}] } } as DocumentReference]) {
+      for (const pointer of [bare, typeless, { type: { coding: [{}] } } as unknown as DocumentReference]) {
         expect(refusalOf(() => checkTypePermitted(pointer, grant([MAULR]))).issues[0]?.code).toBe(
           'AUTHOR_CREDENTIALS_ERROR',
         );
@@ -382,19 +384,21 @@ describe('stage C producer rules (nrl-behaviour.md §4.4)', () => {
     });
 
     it('a master identifier without a system reads as |value', () => {
-      expect(masterIdentifierOf({ masterIdentifier: { value: 'x' } } as DocumentReference)).toBe('|x');
+      expect(masterIdentifierOf({ masterIdentifier: { value: 'x' } } as unknown as DocumentReference)).toBe(
+        '|x',
+      );
     });
 
     it('a replaces relation without a target names no target', () => {
       const pointer = {
         relatesTo: [{ code: 'replaces' }, { code: 'replaces', target: {} }],
-      } as DocumentReference;
+      } as unknown as DocumentReference;
       expect(supersedeTargets(pointer)).toEqual([]);
     });
   });
 
   describe('checkImmutableFields compares JSON values, not their text', () => {
-    const withType = (type: unknown) => ({ ...validPointer(), type }) as DocumentReference;
+    const withType = (type: unknown) => ({ ...validPointer(), type }) as unknown as DocumentReference;
 
     it('key order at any depth is not a change, whatever order either side has', () => {
       const keys = ['d', 'b', 'e', 'a', 'c'];
