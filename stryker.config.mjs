@@ -18,7 +18,7 @@ export default {
   mutate: [target.mutate],
   coverageAnalysis: 'perTest',
   concurrency: 1,
-  timeoutMS: 30_000,
+  timeoutMS: 5_000,
   reporters: ['json', 'clear-text', 'progress-append-only'],
   jsonReporter: { fileName: `test-results/mutation/${target.name}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
