@@ -73,13 +73,25 @@ afterEach(async () => {
   }
 });
 
+/** What a request logger (pino-http's `req.log`) was told, when a test gives the requests one. */
+type RequestLog = { level: 'warn' | 'error'; fields: object; msg: string }[];
+
 async function serve(
   service: AuditService,
   mount: (router: Router) => void,
   scope: AuditScope = fhirScope,
+  requestLog?: RequestLog,
 ): Promise<string> {
   const app = express();
   app.use(requestIds);
+  if (requestLog) {
+    app.use((req, _res, next) => {
+      const log = (level: 'warn' | 'error') => (fields: object, msg: string) =>
+        requestLog.push({ level, fields, msg });
+      (req as unknown as { log: object }).log = { warn: log('warn'), error: log('error') };
+      next();
+    });
+  }
   const router = Router();
   router.use(auditTrail(service, scope));
   mount(router);
@@ -397,5 +409,41 @@ describe('audit middleware', () => {
     await tick();
     expect(b.batches).toHaveLength(0);
     expect(b.logs).toEqual([]);
+  });
+
+  it('tells the request logger why: a response that differs from its committed write, an audit that failed', async () => {
+    const requestLog: RequestLog = [];
+    const b = backend({ stored: true });
+    const url = await serve(
+      b.service,
+      (r) => {
+        r.post('/write', async (_req, res) => {
+          await auditOf(res).recordWithin({} as AuditExecutor, 201);
+          sendFhir(res, 200, { resourceType: 'Basic' });
+        });
+        r.get('/thing', (_req, res) => sendFhir(res, 200, { resourceType: 'Basic' }));
+      },
+      fhirScope,
+      requestLog,
+    );
+    expect((await fetch(`${url}/write`, { method: 'POST', headers })).status).toBe(200);
+    expect(requestLog).toEqual([
+      {
+        level: 'warn',
+        fields: { status: 200, recordedStatus: 201 },
+        msg: 'response differs from the audited write',
+      },
+    ]);
+    b.hold();
+    const pending = fetch(`${url}/thing`, { headers });
+    await until(() => b.gates.length > 0);
+    const failure = new Error('down');
+    b.gates[0]?.fail(failure);
+    expect((await pending).status).toBe(500);
+    expect(requestLog[1]).toEqual({
+      level: 'error',
+      fields: { err: failure },
+      msg: 'audit write failed: the response is refused',
+    });
   });
 });
