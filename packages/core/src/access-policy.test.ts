@@ -459,3 +459,38 @@ describe('authoriseRequest: which refusal wins', () => {
     expect(error.issues[0]?.diagnostics).toMatch(/direct care only/);
   });
 });
+
+// Killers of mutants that survived `pnpm test:mutation access-policy` (docs/MUTATION.md): each
+// interaction needs exactly its own SMART permission, and every other permission is not enough.
+describe('R18: the scope permission each interaction needs', () => {
+  const LETTERS = ['c', 'r', 'u', 'd', 's'] as const;
+  const NEEDS: [AccessRequest['interaction'], string, (typeof LETTERS)[number]][] = [
+    ['create', 'DocumentReference', 'c'],
+    ['upsert', 'DocumentReference', 'c'],
+    ['transaction', 'DocumentReference', 'c'],
+    ['update', 'DocumentReference', 'u'],
+    ['delete', 'DocumentReference', 'd'],
+    ['read', 'DocumentReference', 'r'],
+    ['history', 'DocumentReference', 'r'],
+    ['search', 'DocumentReference', 's'],
+    ['count', 'DocumentReference', 's'],
+    ['audit-search', 'AuditEvent', 's'],
+    ['audit-export', 'AuditEvent', 'r'],
+  ];
+  const requestFor = (interaction: AccessRequest['interaction'], scopes: string[]): AccessRequest =>
+    interaction.startsWith('audit-')
+      ? { ...auditExport, interaction, scopes }
+      : { ...producerCreate, interaction, scopes };
+
+  it.each(NEEDS)(
+    '%s needs %s.%s: allowed with it alone, refused with every other letter',
+    (interaction, type, letter) => {
+      expect(() => authoriseRequest(requestFor(interaction, [`system/${type}.${letter}`]))).not.toThrow();
+      const others = LETTERS.filter((l) => l !== letter).join('');
+      const refusal = refusalOf(requestFor(interaction, [`system/${type}.${others}`]));
+      expect(refusal.issues[0]?.diagnostics).toMatch(/scope/);
+      const otherType = type === 'AuditEvent' ? 'DocumentReference' : 'AuditEvent';
+      expect(refusalOf(requestFor(interaction, [`system/${otherType}.cruds`])).status).toBe(403);
+    },
+  );
+});

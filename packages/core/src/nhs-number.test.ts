@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM, nhsNumberCheckDigit } from './nhs-number.ts';
+import { NOT_NHS_NUMBERS, validNhsNumber } from './nhs-number-arbitraries.ts';
 
 /** The Modulus 11 check digit of nine digits, written independently of the code under test. */
 function expectedCheckDigit(nineDigits: string): number | 'invalid' {
@@ -102,5 +103,48 @@ describe('isValidNhsNumber (R12, Modulus 11)', () => {
     );
     for (const bad of ['', '12345678', '1234567890', '12345678x'])
       expect(nhsNumberCheckDigit(bad)).toBeUndefined();
+  });
+
+  it('R12: every generated valid NHS number is accepted', () => {
+    fc.assert(
+      fc.property(validNhsNumber, (value) => {
+        expect(isValidNhsNumber(value)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  // Which inputs must be refused, not only that valid ones pass (issue 14): a pattern without
+  // its end anchor accepts the first kind, one without its start anchor the second.
+  it.each(Object.entries(NOT_NHS_NUMBERS))(
+    'R12: refuses every generated input that is %s',
+    (_kind, arbitrary) => {
+      fc.assert(
+        fc.property(arbitrary, (value) => {
+          expect(isValidNhsNumber(value)).toBe(false);
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
+
+  it('R12: the check digit of a valid number with a tail is still refused (11 digits from a valid 10)', () => {
+    expect(isValidNhsNumber('94347659190')).toBe(false);
+    expect(isValidNhsNumber('9434765919x')).toBe(false);
+    expect(isValidNhsNumber('x9434765919')).toBe(false);
+  });
+
+  it('nhsNumberCheckDigit refuses anything but exactly nine ASCII digits (a tail, a head, ten digits)', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^\d{9}$/).filter((nine) => expectedCheckDigit(nine) !== 'invalid'),
+        fc.constantFrom('0', '9', 'x', ' ', '\n'),
+        (nine, extra) => {
+          expect(nhsNumberCheckDigit(`${nine}${extra}`)).toBeUndefined();
+          expect(nhsNumberCheckDigit(`${extra}${nine}`)).toBeUndefined();
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

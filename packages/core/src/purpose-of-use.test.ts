@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ACT_REASON_SYSTEM, type Coding, DIRECT_CARE_PURPOSES, isDirectCareOnly } from './purpose-of-use.ts';
 
@@ -63,5 +64,49 @@ describe('isDirectCareOnly (R5)', () => {
     expect(isDirectCareOnly([reason('TREAT'), reason('HOPERAT')])).toBe(false);
     expect(isDirectCareOnly([reason('BTG'), reason('ETREAT')])).toBe(false);
     expect(isDirectCareOnly([reason('COC'), { system: 'http://example.org', code: 'TREAT' }])).toBe(false);
+  });
+
+  const directCare = fc.constantFrom(...DIRECT_CARE_PURPOSES).map(reason);
+  /** A coding that is not direct care: another ActReason code, another system, or missing parts. */
+  const notDirectCare: fc.Arbitrary<Coding> = fc.oneof(
+    fc
+      .string({ maxLength: 10 })
+      .filter((code) => !(DIRECT_CARE_PURPOSES as readonly string[]).includes(code))
+      .map(reason),
+    fc.constantFrom('BTG', 'HOPERAT', 'HRESCH', 'treat', 'TREAT ', ' COC').map(reason),
+    fc.record({
+      system: fc.oneof(
+        fc.string(),
+        fc.constant(`${ACT_REASON_SYSTEM}/`),
+        fc.constant('urn:oid:2.16.840.1.113883.5.8'),
+      ),
+      code: fc.constantFrom(...DIRECT_CARE_PURPOSES),
+    }),
+    fc.constantFrom<Coding>({ code: 'TREAT' }, { system: ACT_REASON_SYSTEM }, {}),
+  );
+
+  it('R5: any non-empty list of direct-care codings is direct care', () => {
+    fc.assert(
+      fc.property(fc.array(directCare, { minLength: 1, maxLength: 5 }), (purposes) => {
+        expect(isDirectCareOnly(purposes)).toBe(true);
+      }),
+    );
+  });
+
+  // Which declarations must be refused (issue 14): one foreign coding anywhere refuses them all.
+  it('R5: refuses every generated list holding a coding that is not direct care, wherever it is', () => {
+    fc.assert(
+      fc.property(
+        fc.array(directCare, { maxLength: 4 }),
+        notDirectCare,
+        fc.nat(),
+        (purposes, foreign, at) => {
+          const mixed = [...purposes];
+          mixed.splice(at % (purposes.length + 1), 0, foreign);
+          expect(isDirectCareOnly(mixed)).toBe(false);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

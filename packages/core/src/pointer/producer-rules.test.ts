@@ -366,4 +366,73 @@ describe('stage C producer rules (nrl-behaviour.md §4.4)', () => {
       ).toBe('The relatesTo target document NHS number does not match the NHS number in the request');
     });
   });
+
+  // Killers of mutants that survived `pnpm test:mutation producer-rules` (docs/MUTATION.md).
+  describe('on a pointer that lacks the parts a rule reads (never a TypeError)', () => {
+    const bare = {} as unknown as DocumentReference;
+    const typeless = { type: {}, category: [{}] } as unknown as DocumentReference;
+
+    it('reads empty facts rather than throwing', () => {
+      expect(nhsNumberOf(bare)).toBe('');
+      expect(nhsNumberOf({ subject: {} } as unknown as DocumentReference)).toBe('');
+      expect(custodianOf(bare)).toBe('');
+      expect(custodianOf({ custodian: {} } as unknown as DocumentReference)).toBe('');
+      expect(typeOf(bare)).toBe('undefined|undefined');
+      expect(typeOf(typeless)).toBe('undefined|undefined');
+      expect(typeOf({ type: { coding: [] } } as unknown as DocumentReference)).toBe('undefined|undefined');
+      expect(categoryOf(bare)).toBe('undefined|undefined');
+      expect(categoryOf(typeless)).toBe('undefined|undefined');
+      expect(categoryOf({ category: [] } as unknown as DocumentReference)).toBe('undefined|undefined');
+      expect(categoryOf({ category: [{ coding: [] }] } as unknown as DocumentReference)).toBe(
+        'undefined|undefined',
+      );
+    });
+
+    it('R3: a pointer without a type is refused by a grant of listed types (AUTHOR_CREDENTIALS_ERROR, not a TypeError)', () => {
+      for (const pointer of [bare, typeless, { type: { coding: [{}] } } as unknown as DocumentReference]) {
+        expect(refusalOf(() => checkTypePermitted(pointer, grant([MAULR]))).issues[0]?.code).toBe(
+          'AUTHOR_CREDENTIALS_ERROR',
+        );
+      }
+    });
+
+    it('a master identifier without a system reads as |value', () => {
+      expect(masterIdentifierOf({ masterIdentifier: { value: 'x' } } as unknown as DocumentReference)).toBe(
+        '|x',
+      );
+    });
+
+    it('a replaces relation without a target names no target', () => {
+      const pointer = {
+        relatesTo: [{ code: 'replaces' }, { code: 'replaces', target: {} }],
+      } as unknown as DocumentReference;
+      expect(supersedeTargets(pointer)).toEqual([]);
+    });
+  });
+
+  describe('checkImmutableFields compares JSON values, not their text', () => {
+    const withType = (type: unknown) => ({ ...validPointer(), type }) as unknown as DocumentReference;
+
+    it('key order at any depth is not a change, whatever order either side has', () => {
+      const keys = ['d', 'b', 'e', 'a', 'c'];
+      const object = (order: string[]) => Object.fromEntries(order.map((k) => [k, { [k]: k, z: 1, a: 2 }]));
+      const orders = [keys, [...keys].reverse(), [...keys].sort(), ['c', 'a', 'e', 'b', 'd']];
+      for (const before of orders) {
+        for (const after of orders) {
+          expect(() => checkImmutableFields(withType(object(before)), withType(object(after)))).not.toThrow();
+        }
+      }
+    });
+
+    it.each([
+      ['array items joined differently', { x: [1, 2] }, { x: [12] }],
+      ['an array against an object with index keys', { x: [1, 2] }, { x: { 0: 1, 1: 2 } }],
+      ['array order', { x: [1, 2] }, { x: [2, 1] }],
+      ['an extra key', { x: 1 }, { x: 1, y: 2 }],
+    ])('%s is a change', (_name, before, after) => {
+      expect(
+        refusalOf(() => checkImmutableFields(withType(before), withType(after))).issues[0]?.expression,
+      ).toBe('type');
+    });
+  });
 });

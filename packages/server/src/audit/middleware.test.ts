@@ -17,11 +17,12 @@ import { requestIds } from '../http/request-ids.ts';
 import { sendFhir } from '../http/respond.ts';
 import { auditOf } from './context.ts';
 import { auditTrail } from './middleware.ts';
-import { fhirScope } from './scopes.ts';
+import { type AuditScope, fhirScope } from './scopes.ts';
 import { AuditService } from './service.ts';
 
 /** A fake audit backend: batches are held until released (or failed) by the test. */
 function backend(options: { stored?: boolean } = {}) {
+  const logs: { msg?: string; requestId?: string }[] = [];
   const batches: AuditEvent[][] = [];
   const within: { events: AuditEvent[]; executor: unknown }[] = [];
   const gates: { release: () => void; fail: (e: Error) => void }[] = [];
@@ -50,10 +51,11 @@ function backend(options: { stored?: boolean } = {}) {
     } as unknown as AccessTokens,
     catalogue: { getClient: async () => undefined } as unknown as CatalogueRepository,
     publicUrl: 'http://nir.test',
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'error' }, { write: (line: string) => logs.push(JSON.parse(line)) }),
   });
   return {
     service,
+    logs,
     batches,
     within,
     gates,
@@ -71,11 +73,27 @@ afterEach(async () => {
   }
 });
 
-async function serve(service: AuditService, mount: (router: Router) => void): Promise<string> {
+/** What a request logger (pino-http's `req.log`) was told, when a test gives the requests one. */
+type RequestLog = { level: 'warn' | 'error'; fields: object; msg: string }[];
+
+async function serve(
+  service: AuditService,
+  mount: (router: Router) => void,
+  scope: AuditScope = fhirScope,
+  requestLog?: RequestLog,
+): Promise<string> {
   const app = express();
   app.use(requestIds);
+  if (requestLog) {
+    app.use((req, _res, next) => {
+      const log = (level: 'warn' | 'error') => (fields: object, msg: string) =>
+        requestLog.push({ level, fields, msg });
+      (req as unknown as { log: object }).log = { warn: log('warn'), error: log('error') };
+      next();
+    });
+  }
   const router = Router();
-  router.use(auditTrail(service, fhirScope));
+  router.use(auditTrail(service, scope));
   mount(router);
   app.use('/consumer/FHIR/R4', router);
   app.use(errorHandler);
@@ -323,5 +341,132 @@ describe('audit middleware', () => {
     const event = b.batches[0]?.[0] as AuditEvent;
     expect(auditFacts(event).outcome).toBe('4');
     expect(event.outcomeDesc).toMatch(/^CLIENT_CLOSED_REQUEST/);
+  });
+
+  // Killers of mutants that survived `pnpm test:mutation audit-middleware` (docs/MUTATION.md).
+  it('hands the audit the body sent whole, as text, whether a string or bytes (none for a stream)', async () => {
+    const b = backend();
+    const bodies: (string | undefined)[] = [];
+    const capturing: AuditScope = {
+      ...fhirScope,
+      build: (service, input) => {
+        bodies.push(input.body);
+        return fhirScope.build(service, input);
+      },
+    };
+    const url = await serve(
+      b.service,
+      (r) => {
+        r.get('/text', (_req, res) => res.end('{"as":"text"}'));
+        r.get('/bytes', (_req, res) => res.end(Buffer.from('{"as":"bytes"}')));
+        r.get('/nothing', (_req, res) => res.end());
+      },
+      capturing,
+    );
+    for (const path of ['/text', '/bytes', '/nothing']) {
+      const response = await fetch(`${url}${path}`, { headers });
+      await response.text();
+    }
+    expect(bodies).toEqual(['{"as":"text"}', '{"as":"bytes"}', undefined]);
+  });
+
+  it('the 500 that replaces an unaudited response keeps X-Request-Id and X-Correlation-Id only, and logs the failure', async () => {
+    const b = backend();
+    b.hold();
+    const url = await serve(b.service, (r) =>
+      r.get('/thing', (_req, res) => {
+        res.setHeader('X-Other', 'dropped');
+        sendFhir(res, 200, { resourceType: 'Basic' });
+      }),
+    );
+    const pending = fetch(`${url}/thing`, { headers: { ...headers, 'x-correlation-id': 'corr-1' } });
+    await until(() => b.gates.length > 0);
+    b.gates[0]?.fail(new Error('down'));
+    const response = await pending;
+    expect(response.status).toBe(500);
+    expect(response.headers.get('x-request-id')).toBe('req-1');
+    expect(response.headers.get('x-correlation-id')).toBe('corr-1');
+    expect(response.headers.get('x-other')).toBeNull();
+    expect(b.logs).toEqual([expect.objectContaining({ msg: 'audit write failed', requestId: 'req-1' })]);
+  });
+
+  it('a response whose headers have left when its audit fails is cut off, never completed', async () => {
+    const b = backend();
+    b.hold();
+    const url = await serve(b.service, (r) =>
+      r.get('/flushed', (_req, res) => {
+        res.status(200).type('application/fhir+ndjson');
+        res.flushHeaders();
+        res.end('{"secret":1}\n');
+      }),
+    );
+    const response = await fetch(`${url}/flushed`, { headers });
+    expect(response.status).toBe(200);
+    await until(() => b.gates.length > 0);
+    b.gates[0]?.fail(new Error('down'));
+    await expect(response.text()).rejects.toThrow();
+  });
+
+  it('a scope without skip audits every request', async () => {
+    const b = backend();
+    const { skip: _skip, ...everything } = fhirScope;
+    const url = await serve(
+      b.service,
+      (r) => r.get('/metadata', (_req, res) => sendFhir(res, 200, {})),
+      everything,
+    );
+    expect((await fetch(`${url}/metadata`, { headers })).status).toBe(200);
+    expect(b.batches).toHaveLength(1);
+  });
+
+  it('a response that differs from the committed write is not an audit failure (nothing logged, no event)', async () => {
+    const b = backend({ stored: true });
+    const url = await serve(b.service, (r) =>
+      r.post('/write', async (_req, res) => {
+        await auditOf(res).recordWithin({} as AuditExecutor, 201);
+        sendFhir(res, 200, { resourceType: 'Basic' });
+      }),
+    );
+    const response = await fetch(`${url}/write`, { method: 'POST', headers });
+    expect(response.status).toBe(200);
+    await tick();
+    expect(b.batches).toHaveLength(0);
+    expect(b.logs).toEqual([]);
+  });
+
+  it('tells the request logger why: a response that differs from its committed write, an audit that failed', async () => {
+    const requestLog: RequestLog = [];
+    const b = backend({ stored: true });
+    const url = await serve(
+      b.service,
+      (r) => {
+        r.post('/write', async (_req, res) => {
+          await auditOf(res).recordWithin({} as AuditExecutor, 201);
+          sendFhir(res, 200, { resourceType: 'Basic' });
+        });
+        r.get('/thing', (_req, res) => sendFhir(res, 200, { resourceType: 'Basic' }));
+      },
+      fhirScope,
+      requestLog,
+    );
+    expect((await fetch(`${url}/write`, { method: 'POST', headers })).status).toBe(200);
+    expect(requestLog).toEqual([
+      {
+        level: 'warn',
+        fields: { status: 200, recordedStatus: 201 },
+        msg: 'response differs from the audited write',
+      },
+    ]);
+    b.hold();
+    const pending = fetch(`${url}/thing`, { headers });
+    await until(() => b.gates.length > 0);
+    const failure = new Error('down');
+    b.gates[0]?.fail(failure);
+    expect((await pending).status).toBe(500);
+    expect(requestLog[1]).toEqual({
+      level: 'error',
+      fields: { err: failure },
+      msg: 'audit write failed: the response is refused',
+    });
   });
 });
