@@ -213,8 +213,10 @@ export async function runProducer(input: ProducerRunInput): Promise<void> {
       };
       e.expect(response.type === 'transaction-response', `Bundle type ${response.type}`);
       const location = response.entry?.[1]?.response?.location ?? '';
-      const id = /^DocumentReference\/([^/]+)/.exec(location)?.[1];
+      // MHD: the location of the created pointer, as a plain create's Location gives it.
+      const id = /(?:^|\/)DocumentReference\/([^/]+)/.exec(location)?.[1];
       e.expect(response.entry?.[1]?.response?.status?.startsWith('201') === true, 'no 201 for the pointer');
+      e.expect(id !== undefined, `no pointer location in the transaction-response (got '${location}')`);
       if (id) live.add(id);
       return `published ${id ?? 'nothing'}`;
     },
