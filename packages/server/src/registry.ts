@@ -102,7 +102,12 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const modules: Partial<Record<FhirApi, ApiModule[]>> = {
     ...options.modules,
     producer: [
-      producerModule({ pointers, schema: published.pointerSchema, profiles: published.resources }),
+      producerModule({
+        pointers,
+        schema: published.pointerSchema,
+        profiles: published.resources,
+        baseUrl: `${config.publicUrl}/producer/FHIR/R4`,
+      }),
       ...(options.modules?.producer ?? []),
     ],
     consumer: [

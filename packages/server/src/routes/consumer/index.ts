@@ -97,7 +97,7 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
       const self = searchUrl(deps.baseUrl, read.used);
       let bundle: Searchset;
       if (read.search.summaryCount) {
-        bundle = { self, total: await deps.pointers.count(read.search, access) };
+        bundle = { self, base: deps.baseUrl, total: await deps.pointers.count(read.search, access) };
       } else {
         const pageSize = read.search.count ?? deps.searchCap;
         const page = await deps.pointers.search(read.search, access, pageSize);
@@ -105,6 +105,7 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
         const capped = read.search.count === undefined && page.next !== undefined;
         bundle = {
           self,
+          base: deps.baseUrl,
           next: page.next ? nextUrl(deps.baseUrl, read.used, page.next) : undefined,
           total: page.total,
           entries: page.entries,
