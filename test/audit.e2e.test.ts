@@ -854,6 +854,57 @@ describe.each(backends)('audit trail on $name', (backend) => {
     expect(exportEvents.length).toBe(1 + polls + manifest.output.length + 1 + 2);
   });
 
+  it('Bulk Data v2: POST kick-off with a Parameters body, or with the query string and no body (MedplumClient), as GET', async () => {
+    const headers = { ...clinicalHeaders(await auditToken('RWY'), 'RWY'), prefer: 'respond-async' };
+    const parameters = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: '_type', valueString: 'AuditEvent' },
+        { name: '_since', valueInstant: started },
+        { name: '_outputFormat', valueString: 'application/fhir+ndjson' },
+      ],
+    };
+    const posted = await t.fetch(`${BASE}/$export`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(parameters),
+    });
+    expect(posted.status, await posted.clone().text()).toBe(202);
+    expect(posted.headers.get('content-location')).toMatch(/\/\$export-status\/[0-9a-f-]{36}$/);
+    const bare = await t.fetch(`${BASE}/$export?_type=AuditEvent&_since=${encodeURIComponent(started)}`, {
+      method: 'POST',
+      headers,
+    });
+    expect(bare.status).toBe(202);
+    // The same refusals as GET, and Parameters only.
+    const refusals: [unknown, string][] = [
+      [{ ...parameters, parameter: [{ name: '_type', valueString: 'Patient' }] }, '_type'],
+      [{ ...parameters, parameter: [{ name: '_since', valueString: 'yesterday' }] }, '_since'],
+      [
+        { ...parameters, parameter: [{ name: '_typeFilter', valueString: 'AuditEvent?outcome=4' }] },
+        '_typeFilter',
+      ],
+      [{ ...parameters, parameter: [{ name: '_type' }] }, 'Parameters.parameter[0]'],
+      [{ resourceType: 'Bundle' }, 'Parameters'],
+    ];
+    for (const [body, expression] of refusals) {
+      const res = await t.fetch(`${BASE}/$export`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(body),
+      });
+      const outcome = (await res.json()) as { issue?: { expression?: string[] }[] };
+      expect([res.status, errorCode(outcome)], expression).toEqual([400, 'INVALID_PARAMETER']);
+      expect(outcome.issue?.[0]?.expression, expression).toEqual([expression]);
+    }
+    const text = await t.fetch(`${BASE}/$export`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'text/plain' },
+      body: '_type=AuditEvent',
+    });
+    expect(text.status).toBe(415);
+  });
+
   it('R7: no response leaves without its audit: when the audit cannot be written the response is a 500', async () => {
     const consumer = await t.token('demo-consumer');
     await store.db.schema.alterTable('audit_event').renameTo('audit_event_away').execute();
