@@ -78,6 +78,8 @@ describe.each(backends)('audit trail on $name', (backend) => {
   let started: string;
   const expected: Expected[] = [];
   const tokens: Record<string, string> = {};
+  /** The pointer the workload publishes, reads, updates and deletes. */
+  const workload = { pointerId: '', master: '' };
 
   const auditToken = async (ods: string) => {
     tokens[`audit-${ods}`] ??= await t.token('demo-audit', { iua: demoUserClaims(ods) });
@@ -408,6 +410,8 @@ describe.each(backends)('audit trail on $name', (backend) => {
     });
     expect(response.status).toBe(200);
     const pointer = (await response.json()) as Record<string, unknown>;
+    const master = pointer.masterIdentifier as { system: string; value: string };
+    Object.assign(workload, { pointerId, master: `${master.system}|${master.value}` });
     expect1({
       requestId: 'w-read',
       label: 'pointer read',
@@ -715,6 +719,63 @@ describe.each(backends)('audit trail on $name', (backend) => {
     expect([...times].sort().reverse()).toEqual(times);
   });
 
+  it('ITI-81: entity identifiers (X-Request-Id, master identifier, NHS number), entity reference, agent-name, address, type, action, outcome; visibility unchanged', async () => {
+    const q = (value: string) => encodeURIComponent(value);
+    const ids = async (ods: string, extra: string) =>
+      (await visible(ods, extra))
+        .map((e) => auditFacts(e).requestId)
+        .filter((id): id is string => id?.startsWith('w-') ?? false)
+        .sort();
+    const pointerEvents = ['w-create', 'w-delete', 'w-read', 'w-update'];
+    for (const key of ['entity:identifier', 'entity-id', 'entity.identifier']) {
+      expect(await ids('RR8', `&${key}=${q(`${TRANSACTION_ID_SYSTEM}|w-create`)}`), key).toEqual([
+        'w-create',
+      ]);
+      expect(await ids('RR8', `&${key}=w-read,w-update`), key).toEqual(['w-read', 'w-update']);
+      // w-seed published another pointer from the same example, with the same master identifier.
+      expect(await ids('RR8', `&${key}=${q(workload.master)}`), key).toEqual(
+        [...pointerEvents, 'w-seed'].sort(),
+      );
+      expect(await ids('RR8', `&${key}=${q(`${NHS_NUMBER_SYSTEM}|${PATIENT_A}`)}`), key).toEqual(
+        expect.arrayContaining(pointerEvents),
+      );
+      // The same criteria never widen what an organisation sees (R8).
+      expect(await ids('RAE', `&${key}=w-create`), key).toEqual([]);
+    }
+    expect(await ids('RR8', `&entity=DocumentReference/${workload.pointerId}`)).toEqual(pointerEvents);
+    expect(await ids('RR8', `&patient.identifier=${PATIENT_A}&entity-id=w-read`)).toEqual(['w-read']);
+    expect(await ids('RR8', `&patient.identifier=${PATIENT_B}&entity-id=w-read`)).toEqual([]);
+    const created = (await storedEvents()).find((e) => auditFacts(e).requestId === 'w-create');
+    const user = created?.agent.find((a) => a.name !== undefined);
+    const address = created?.agent.find((a) => a.network?.type === '2')?.network?.address ?? '';
+    expect(user?.name).toBeTruthy();
+    expect(address).not.toBe('');
+    const name = user?.name ?? '';
+    for (const filter of [
+      `agent-name=${q(name.slice(0, 4).toLowerCase())}`,
+      `agent-name:exact=${q(name)}`,
+      `agent-name:contains=${q(name.slice(2, 6).toUpperCase())}`,
+      `address=${q(address)}`,
+      `type=${q(`${created?.type.system}|${created?.type.code}`)}`,
+      `type=${q(created?.type.code ?? '')}`,
+      'action=C,D',
+      'action=http://hl7.org/fhir/audit-event-action|C',
+      'outcome=http://terminology.hl7.org/CodeSystem/audit-event-outcome|0',
+    ]) {
+      expect(await ids('RR8', `&entity-id=w-create&${filter}`), filter).toEqual(['w-create']);
+    }
+    for (const filter of [
+      `agent-name:exact=${q(name.toLowerCase())}x`,
+      'address=10.255.',
+      'type=http://example.org|rest',
+      'action=R',
+      'outcome=4',
+      'entity=DocumentReference/RR8-none',
+    ]) {
+      expect(await ids('RR8', `&entity-id=w-create&${filter}`), filter).toEqual([]);
+    }
+  });
+
   it('R8: refuses bad search parameters with 400 and reads one visible event by id (404 for others)', async () => {
     const token = await auditToken('RAE');
     for (const query of [
@@ -722,7 +783,7 @@ describe.each(backends)('audit trail on $name', (backend) => {
       'date=2026-13',
       `${range()}&outcome=3`,
       `${range()}&_count=0`,
-      `${range()}&entity:identifier=123`,
+      `${range()}&entity:identifier=${NHS_NUMBER_SYSTEM}|123`,
       `${range()}&_cursor=zzz`,
     ]) {
       const response = await t.fetch(`${BASE}/AuditEvent?${query}`, {

@@ -6,6 +6,7 @@
  * access that the store renders as SQL (search, count) and that read checks in memory.
  */
 import {
+  auditMasterIdentifier,
   compileTypeAccess,
   type ParameterSource,
   readConsumerSearch,
@@ -144,7 +145,12 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
         const stored = id === '' ? undefined : await deps.pointers.read(id);
         if (!stored) throw refuse('NO_RECORD_FOUND', 'The requested DocumentReference could not be found');
         const audit = auditOf(res);
-        audit.pointer({ id, custodian: stored.custodian, nhsNumber: stored.nhsNumber });
+        audit.pointer({
+          id,
+          custodian: stored.custodian,
+          nhsNumber: stored.nhsNumber,
+          masterIdentifier: auditMasterIdentifier(stored.resource),
+        });
         if (!typeAccessAllows(compileTypeAccess(principalOf(res).grant), stored.type)) {
           throw refuse(
             'ACCESS DENIED',
