@@ -14,8 +14,6 @@ import type {
 import { Client } from 'fhir-kit-client';
 import type { ClientDriver, ClientSession, ConnectOptions } from './flow.ts';
 
-type Any = Record<string, unknown>;
-
 async function token(options: ConnectOptions, client: Client): Promise<string> {
   const metadata = (await client.smartAuthMetadata()) as { authorizeUrl?: URL; tokenUrl?: URL };
   const tokenUrl = metadata.tokenUrl?.toString() ?? `${options.url}/oauth2/token`;

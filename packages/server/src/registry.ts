@@ -26,6 +26,7 @@ import { loadPublishedProfiles } from './profiles.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { consumerModule } from './routes/consumer/index.ts';
 import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
+import { conformanceModule } from './routes/producer/conformance.ts';
 import { producerModule } from './routes/producer/index.ts';
 
 /** A running registry's parts. */
@@ -119,7 +120,10 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
         maxCount: config.consumerMaxCount,
       }),
       ...(options.modules?.consumer ?? []),
+      conformanceModule(published.resources),
     ],
+    // Every canonical a CapabilityStatement names resolves on its own base too (issue 13).
+    audit: [...(options.modules?.audit ?? []), conformanceModule(published.resources)],
   };
 
   const app = await createApp({
