@@ -28,6 +28,8 @@ export interface ValidationError {
 /** Validates resources and keeps count. */
 export class R4Validator {
   checked = 0;
+  /** Resources inside the checked Bundles' entries (validated with their Bundle). */
+  inBundles = 0;
   readonly byType = new Map<string, number>();
   readonly errors: ValidationError[] = [];
 
@@ -41,6 +43,7 @@ export class R4Validator {
     this.checked++;
     const type = typeof r?.resourceType === 'string' ? r.resourceType : '(none)';
     this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
+    if (type === 'Bundle') this.inBundles += ((r as { entry?: unknown[] }).entry ?? []).length;
     let issues: OperationOutcomeIssue[] = [];
     try {
       issues = validateResource(r);
@@ -67,6 +70,6 @@ export class R4Validator {
   /** A one-line summary for logs and the closing note. */
   summary(): string {
     const types = [...this.byType.entries()].map(([type, n]) => `${type} ${n}`).join(', ');
-    return `${this.checked} resources checked (${types}); ${this.errors.length} errors`;
+    return `${this.checked} resources checked (${types}; ${this.inBundles} more inside the Bundles); ${this.errors.length} errors`;
   }
 }
