@@ -59,7 +59,7 @@ describe.each(backends)('real FHIR clients on $name', (backend) => {
       const report = JSON.parse(await readFile(REPORT, 'utf8').catch(() => '{}')) as Record<string, unknown>;
       report[`${driver.name} on ${backend.name}`] = {
         checked: validator.checked,
-      inBundles: validator.inBundles,
+        inBundles: validator.inBundles,
         byType: Object.fromEntries(validator.byType),
         errors: validator.errors.length,
       };
