@@ -78,6 +78,8 @@ describe.each(backends)('audit trail on $name', (backend) => {
   let started: string;
   const expected: Expected[] = [];
   const tokens: Record<string, string> = {};
+  /** The pointer the workload publishes, reads, updates and deletes. */
+  const published = { pointerId: '', master: '' };
 
   const auditToken = async (ods: string) => {
     tokens[`audit-${ods}`] ??= await t.token('demo-audit', { iua: demoUserClaims(ods) });
@@ -418,6 +420,8 @@ describe.each(backends)('audit trail on $name', (backend) => {
     });
     expect(response.status).toBe(200);
     const pointer = (await response.json()) as Record<string, unknown>;
+    const master = pointer.masterIdentifier as { system: string; value: string };
+    Object.assign(published, { pointerId, master: `${master.system}|${master.value}` });
     expect1({
       requestId: 'w-read',
       label: 'pointer read',
@@ -737,6 +741,64 @@ describe.each(backends)('audit trail on $name', (backend) => {
     expect([...times].sort().reverse()).toEqual(times);
   });
 
+  it('ITI-81: entity identifiers (X-Request-Id, master identifier, NHS number), entity reference, agent-name, address, type, action, outcome; visibility unchanged', async () => {
+    await ranWorkload();
+    const q = (value: string) => encodeURIComponent(value);
+    const ids = async (ods: string, extra: string) =>
+      (await visible(ods, extra))
+        .map((e) => auditFacts(e).requestId)
+        .filter((id): id is string => id?.startsWith('w-') ?? false)
+        .sort();
+    const pointerEvents = ['w-create', 'w-delete', 'w-read', 'w-update'];
+    for (const key of ['entity:identifier', 'entity-id', 'entity.identifier']) {
+      expect(await ids('RR8', `&${key}=${q(`${TRANSACTION_ID_SYSTEM}|w-create`)}`), key).toEqual([
+        'w-create',
+      ]);
+      expect(await ids('RR8', `&${key}=w-read,w-update`), key).toEqual(['w-read', 'w-update']);
+      // w-seed published another pointer from the same example, with the same master identifier.
+      expect(await ids('RR8', `&${key}=${q(published.master)}`), key).toEqual(
+        [...pointerEvents, 'w-seed'].sort(),
+      );
+      expect(await ids('RR8', `&${key}=${q(`${NHS_NUMBER_SYSTEM}|${PATIENT_A}`)}`), key).toEqual(
+        expect.arrayContaining(pointerEvents),
+      );
+      // The same criteria never widen what an organisation sees (R8).
+      expect(await ids('RAE', `&${key}=w-create`), key).toEqual([]);
+    }
+    expect(await ids('RR8', `&entity=DocumentReference/${published.pointerId}`)).toEqual(pointerEvents);
+    expect(await ids('RR8', `&patient.identifier=${PATIENT_A}&entity-id=w-read`)).toEqual(['w-read']);
+    expect(await ids('RR8', `&patient.identifier=${PATIENT_B}&entity-id=w-read`)).toEqual([]);
+    const created = (await storedEvents()).find((e) => auditFacts(e).requestId === 'w-create');
+    const user = created?.agent.find((a) => a.name !== undefined);
+    const address = created?.agent.find((a) => a.network?.type === '2')?.network?.address ?? '';
+    expect(user?.name).toBeTruthy();
+    expect(address).not.toBe('');
+    const name = user?.name ?? '';
+    for (const filter of [
+      `agent-name=${q(name.slice(0, 4).toLowerCase())}`,
+      `agent-name:exact=${q(name)}`,
+      `agent-name:contains=${q(name.slice(2, 6).toUpperCase())}`,
+      `address=${q(address)}`,
+      `type=${q(`${created?.type.system}|${created?.type.code}`)}`,
+      `type=${q(created?.type.code ?? '')}`,
+      'action=C,D',
+      'action=http://hl7.org/fhir/audit-event-action|C',
+      'outcome=http://terminology.hl7.org/CodeSystem/audit-event-outcome|0',
+    ]) {
+      expect(await ids('RR8', `&entity-id=w-create&${filter}`), filter).toEqual(['w-create']);
+    }
+    for (const filter of [
+      `agent-name:exact=${q(name.toLowerCase())}x`,
+      'address=10.255.',
+      'type=http://example.org|rest',
+      'action=R',
+      'outcome=4',
+      'entity=DocumentReference/RR8-none',
+    ]) {
+      expect(await ids('RR8', `&entity-id=w-create&${filter}`), filter).toEqual([]);
+    }
+  });
+
   it('R8: refuses bad search parameters with 400 and reads one visible event by id (404 for others)', async () => {
     await ranWorkload();
     const token = await auditToken('RAE');
@@ -745,7 +807,7 @@ describe.each(backends)('audit trail on $name', (backend) => {
       'date=2026-13',
       `${range()}&outcome=3`,
       `${range()}&_count=0`,
-      `${range()}&entity:identifier=123`,
+      `${range()}&entity:identifier=${NHS_NUMBER_SYSTEM}|123`,
       `${range()}&_cursor=zzz`,
     ]) {
       const response = await t.fetch(`${BASE}/AuditEvent?${query}`, {
@@ -877,6 +939,57 @@ describe.each(backends)('audit trail on $name', (backend) => {
     // Kick-off, every poll, the files, the cancellation, and the refused poll and download after
     // it (RAE's refused poll is RAE's, not RWY's).
     expect(exportEvents.length).toBe(1 + polls + manifest.output.length + 1 + 2);
+  });
+
+  it('Bulk Data v2: POST kick-off with a Parameters body, or with the query string and no body (MedplumClient), as GET', async () => {
+    const headers = { ...clinicalHeaders(await auditToken('RWY'), 'RWY'), prefer: 'respond-async' };
+    const parameters = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: '_type', valueString: 'AuditEvent' },
+        { name: '_since', valueInstant: started },
+        { name: '_outputFormat', valueString: 'application/fhir+ndjson' },
+      ],
+    };
+    const posted = await t.fetch(`${BASE}/$export`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(parameters),
+    });
+    expect(posted.status, await posted.clone().text()).toBe(202);
+    expect(posted.headers.get('content-location')).toMatch(/\/\$export-status\/[0-9a-f-]{36}$/);
+    const bare = await t.fetch(`${BASE}/$export?_type=AuditEvent&_since=${encodeURIComponent(started)}`, {
+      method: 'POST',
+      headers,
+    });
+    expect(bare.status).toBe(202);
+    // The same refusals as GET, and Parameters only.
+    const refusals: [unknown, string][] = [
+      [{ ...parameters, parameter: [{ name: '_type', valueString: 'Patient' }] }, '_type'],
+      [{ ...parameters, parameter: [{ name: '_since', valueString: 'yesterday' }] }, '_since'],
+      [
+        { ...parameters, parameter: [{ name: '_typeFilter', valueString: 'AuditEvent?outcome=4' }] },
+        '_typeFilter',
+      ],
+      [{ ...parameters, parameter: [{ name: '_type' }] }, 'Parameters.parameter[0]'],
+      [{ resourceType: 'Bundle' }, 'Parameters'],
+    ];
+    for (const [body, expression] of refusals) {
+      const res = await t.fetch(`${BASE}/$export`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(body),
+      });
+      const outcome = (await res.json()) as { issue?: { expression?: string[] }[] };
+      expect([res.status, errorCode(outcome)], expression).toEqual([400, 'INVALID_PARAMETER']);
+      expect(outcome.issue?.[0]?.expression, expression).toEqual([expression]);
+    }
+    const text = await t.fetch(`${BASE}/$export`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'text/plain' },
+      body: '_type=AuditEvent',
+    });
+    expect(text.status).toBe(415);
   });
 
   it('R7: no response leaves without its audit: when the audit cannot be written the response is a 500', async () => {

@@ -269,10 +269,29 @@ describe.each(backends)('consumer ITI-67 search parameters on $name', (backend) 
       [`related:identifier=${ACCESSION}|${acc1},${ACCESSION}|${acc2}`, 'T1 T2'],
       [`related:identifier=${ACCESSION}|RR8.000`, ''],
       [`format=${IHE_FORMAT}|&security-label=${CONFIDENTIALITY}|R`, 'T2'],
+      // NRL's type and category take every FHIR token form too (issue 13 point 4), within the
+      // grant: MAXIB (the hidden pointer's type) is not RWY's, so `nicip|` finds T1 and T2 only.
+      [`type=${NICIP}|MAULR`, 'T1 T2'],
+      ['type=MAULR', 'T1 T2'],
+      [`type=${NICIP}|`, 'T1 T2'],
+      ['type=418062002', 'T3'],
+      ['type=MAULR,418062002', 'T1 T2 T3'],
+      [`category=${SCT}|721981007`, 'T1 T2 T3'],
+      ['category=721981007', 'T1 T2 T3'],
+      [`category=${SCT}|`, 'T1 T2 T3'],
+      ['category=103693007', ''],
     ];
 
     it.each(cases)('%s → %s (never the pointer outside the grant)', async (query, want) => {
       expect(await found(nhs, query)).toEqual(idsFor(ids, want));
+    });
+
+    it('type and category token forms the grant or the value set cannot match: 400 INVALID_CODE_SYSTEM (R3)', async () => {
+      for (const type of ['MAXIB', `${NICIP}|MAXIB`, `${DCM}|`, '|MAULR']) {
+        await expectRefused(nhs, `type=${type}`, 'type', 'INVALID_CODE_SYSTEM');
+      }
+      await expectRefused(nhs, 'category=|721981007', 'category', 'INVALID_CODE_SYSTEM');
+      await expectRefused(nhs, 'type=a|b|c', 'type');
     });
 
     it('no match: 200, total 0, entry []', async () => {
@@ -592,7 +611,7 @@ describe.each(backends)('consumer ITI-67 search parameters on $name', (backend) 
     it.each([
       ['custodian:identifier', 'http://example.org/ods|RR8', 'INVALID_PARAMETER'],
       ['exclude-custodian', 'http://example.org/ods|RR8', 'INVALID_PARAMETER'],
-      ['type', 'MAULR', 'INVALID_PARAMETER'],
+      ['type', 'a|b|c', 'INVALID_PARAMETER'],
       ['category', `${SCT}|1234567`, 'INVALID_CODE_SYSTEM'],
       ['status', 'final', 'INVALID_PARAMETER'],
       ['date', 'yesterday', 'INVALID_PARAMETER'],
@@ -616,7 +635,7 @@ describe.each(backends)('consumer ITI-67 search parameters on $name', (backend) 
     });
 
     it('the first fault in the table’s order is reported', async () => {
-      await expectRefused(nhs, 'status=final&type=MAULR', 'type');
+      await expectRefused(nhs, 'status=final&type=a|b|c', 'type');
       await expectRefused(nhs, 'period=2025-13&date=2025-13', 'date');
       await expectRefused(nhs, '_id=&setting=', 'setting');
     });

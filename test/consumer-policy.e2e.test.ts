@@ -315,7 +315,8 @@ describe.each(backends)('consumer policy (R3, R6) on $name', (backend) => {
       return '200 total only';
     }
 
-    // Every page: only granted types, no fullUrl, at most the page size (`_count` up to the
+    // Every page: only granted types, each entry with its absolute fullUrl and search.mode match
+    // (FHIR R4; issue 13), at most the page size (`_count` up to the
     // largest page, else the cap), `total` exact, newest first; a page the cap cut ends with
     // the too-costly warning.
     const pageSize = query.count === undefined ? SEARCH_CAP : Math.min(query.count, MAX_COUNT);
@@ -335,7 +336,8 @@ describe.each(backends)('consumer policy (R3, R6) on $name', (backend) => {
         const coding = resource?.type?.coding?.[0];
         const type = `${coding?.system}|${coding?.code}`;
         expect(resource?.resourceType, shown).toBe('DocumentReference');
-        expect(entry.fullUrl, shown).toBeUndefined();
+        expect(entry.fullUrl, shown).toBe(`${t.url}${CONSUMER}/DocumentReference/${resource?.id}`);
+        expect(entry.search?.mode, shown).toBe('match');
         expect(grantSees(grant, type), `a pointer of an ungranted type ${type} appeared; ${shown}`).toBe(
           true,
         );

@@ -37,7 +37,7 @@ const custodian = (...ods: string[]) => ods.map((o) => `${ODS_SYSTEM}|${o}`).joi
 
 type Link = { relation?: string; url?: string };
 type Outcome = { resourceType?: string; issue?: { severity?: string; code?: string }[] };
-type Entry = { resource?: DocumentReference & Outcome; search?: { mode?: string } };
+type Entry = { fullUrl?: string; resource?: DocumentReference & Outcome; search?: { mode?: string } };
 type Issue = NonNullable<FhirBody['issue']>[number] & {
   severity?: string;
   details?: { coding?: { system?: string }[] };
@@ -131,14 +131,19 @@ describe.each(backends)('consumer API on $name', (backend) => {
       visible = sorted([ids.rr8Maulr, ids.rr8Sct, ids.raeMaulr, ids.raeSct] as string[]);
     });
 
-    it('NRL §1.5/§2.2, R3: GET gives a searchset with NRL’s self link, exact total, bare entries; MAXIB never', async () => {
+    it('NRL §1.5/§2.2, R3: GET gives a searchset with NRL’s self link, exact total, FHIR entries (fullUrl, search.mode); MAXIB never', async () => {
       const reply = await search(subject(nhs));
       expect(reply.status, reply.text).toBe(200);
       expect(reply.body.resourceType).toBe('Bundle');
       expect(reply.body.type).toBe('searchset');
       expect(reply.body.link).toEqual([{ relation: 'self', url: `${selfBase()}${subject(nhs)}` }]); // NRL §1.5
       expect(reply.body.total).toBe(4); // R3: MAXIB not counted
-      for (const entry of entriesOf(reply.body)) expect(Object.keys(entry)).toEqual(['resource']); // no fullUrl
+      // FHIR R4 Bundle: an absolute fullUrl and search.mode match on every entry (NRL clients ignore both).
+      for (const entry of entriesOf(reply.body)) {
+        expect(Object.keys(entry)).toEqual(['fullUrl', 'resource', 'search']);
+        expect(entry.fullUrl).toBe(`${f.reg().url}${CONSUMER}/DocumentReference/${entry.resource?.id}`);
+        expect(entry.search).toEqual({ mode: 'match' });
+      }
       expect(sorted(idsOf(reply.body))).toEqual(visible);
       expect(idsOf(reply.body)).not.toContain(ids.rr8Maxib); // R3
       const custodians = new Set(

@@ -8,7 +8,7 @@ import { testBackends } from '@nir/store/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FhirBody, type FhirReply, fhirCall } from './support/fhir-call.ts';
 import { clinicalHeaders, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
-import { validPointer } from './support/pointers.ts';
+import { freshNhsNumber, validPointer } from './support/pointers.ts';
 
 const backends = await testBackends();
 const BASE = '/producer/FHIR/R4';
@@ -366,6 +366,49 @@ describe.each(backends)('provider API on $name', (backend) => {
         }).toString(),
       });
       expect(((await form.json()) as FhirBody).total).toBe(1);
+    });
+
+    it('FHIR R4: entries carry an absolute fullUrl and search.mode; type and category take every token form', async () => {
+      const nhs = freshNhsNumber();
+      const mine = await create(pointer('RR8', nhs));
+      const subject = `subject:identifier=https://fhir.nhs.uk/Id/nhs-number|${nhs}`;
+      const get = await call('GET', `/DocumentReference?${subject}`);
+      expect(get.body.entry).toEqual([
+        expect.objectContaining({
+          fullUrl: `${t.url}${BASE}/DocumentReference/${mine}`,
+          search: { mode: 'match' },
+        }),
+      ]);
+      const totals: Record<string, number> = {};
+      for (const filter of [
+        'type=https://nicip.nhs.uk|MAULR',
+        'type=MAULR',
+        'type=https://nicip.nhs.uk|',
+        'type=MAXIB',
+        'category=http://snomed.info/sct|721981007',
+        'category=721981007',
+        'category=http://snomed.info/sct|',
+        'category=103693007',
+      ]) {
+        const res = await call('GET', `/DocumentReference?${subject}&${filter}`);
+        expect(res.status, `${filter}: ${JSON.stringify(res.body)}`).toBe(200);
+        totals[filter] = res.body.total as number;
+      }
+      expect(totals).toEqual({
+        'type=https://nicip.nhs.uk|MAULR': 1,
+        'type=MAULR': 1,
+        'type=https://nicip.nhs.uk|': 1,
+        'type=MAXIB': 0,
+        'category=http://snomed.info/sct|721981007': 1,
+        'category=721981007': 1,
+        'category=http://snomed.info/sct|': 1,
+        'category=103693007': 0,
+      });
+      // A type the producer grant does not list, in any form, is still refused (R3).
+      for (const type of ['http://snomed.info/sct|MAULR', '|MAULR', 'UNKNOWN']) {
+        const res = await call('GET', `/DocumentReference?${subject}&type=${encodeURIComponent(type)}`);
+        expect([res.status, errorCode(res.body)], type).toEqual([400, 'INVALID_CODE_SYSTEM']);
+      }
     });
 
     it('a missing or invalid subject is 400 INVALID_NHS_NUMBER', async () => {

@@ -14,11 +14,29 @@ export interface PublishedProfiles {
   pointerSchema: PointerSchema;
 }
 
-/** Reads `*.json` in `dir` (not sub-folders such as `examples/`) and builds the pointer schema. */
-export async function loadPublishedProfiles(dir: string): Promise<PublishedProfiles> {
-  const names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
-  const resources = await Promise.all(
+/**
+ * The FHIR R4 core definitions the CapabilityStatements name (`r4-core/`, copied verbatim from
+ * the HL7 R4 4.0.1 definitions), served so that every canonical a statement names resolves.
+ */
+export const CORE_DEFINITIONS_DIR = 'r4-core';
+
+async function readJsonFiles(dir: string): Promise<Resource[]> {
+  const names = (await readdir(dir).catch(() => [] as string[]))
+    .filter((name) => name.endsWith('.json'))
+    .sort();
+  return Promise.all(
     names.map(async (name) => JSON.parse(await readFile(path.join(dir, name), 'utf8')) as Resource),
   );
+}
+
+/**
+ * Reads `*.json` in `dir` and in its `r4-core/` (not other sub-folders such as `examples/`)
+ * and builds the pointer schema.
+ */
+export async function loadPublishedProfiles(dir: string): Promise<PublishedProfiles> {
+  const resources = [
+    ...(await readJsonFiles(dir)),
+    ...(await readJsonFiles(path.join(dir, CORE_DEFINITIONS_DIR))),
+  ];
   return { resources, pointerSchema: pointerSchemaFrom(resources) };
 }

@@ -35,6 +35,7 @@ import { serviceReviewModule } from './reports/service-review.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { consumerModule } from './routes/consumer/index.ts';
 import { DEFAULT_PROFILES_DIR } from './routes/metadata.ts';
+import { conformanceModule } from './routes/producer/conformance.ts';
 import { producerModule } from './routes/producer/index.ts';
 import { checkSandbox } from './sandbox.ts';
 
@@ -178,6 +179,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
         pointers,
         schema: { ...published.pointerSchema, sandbox: config.sandbox === true },
         profiles: published.resources,
+        baseUrl: `${config.publicUrl}/producer/FHIR/R4`,
       }),
       ...(options.modules?.producer ?? []),
     ],
@@ -190,9 +192,15 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
         maxCount: config.consumerMaxCount,
       }),
       ...(options.modules?.consumer ?? []),
+      conformanceModule(published.resources),
     ],
-    // R17: an organisation's monthly service review, its own share only.
-    audit: [serviceReviewModule(rollups), ...(options.modules?.audit ?? [])],
+    // R17: an organisation's monthly service review, its own share only; and every canonical a
+    // CapabilityStatement names resolves on its own base too (issue 13).
+    audit: [
+      serviceReviewModule(rollups),
+      ...(options.modules?.audit ?? []),
+      conformanceModule(published.resources),
+    ],
   };
 
   const app = await createApp({

@@ -8,6 +8,7 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { type AuditOutcome, auditFacts, printableText, uuidv7Time } from '@nir/core';
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
+import { type AuditJsonMatch, auditJsonCriteria } from './audit-json-criteria.ts';
 import { ROLLUP_SHARDS, rollupCtes, rollupRows } from './audit-rollup.ts';
 import type { DatabaseSchema } from './schema.ts';
 import { isoTimestamp } from './schema.ts';
@@ -54,6 +55,14 @@ export interface AuditQuery {
   /** A subtype code or an IHE transaction code. */
   subtype?: string | undefined;
   outcome?: AuditOutcome | undefined;
+  /** Any of these subtype or IHE transaction codes (ITI-81 `subtype`, comma = OR). */
+  subtypes?: string[] | undefined;
+  /** Any of these outcomes. */
+  outcomes?: AuditOutcome[] | undefined;
+  /** Any of these actions (C, R, U, D, E). */
+  actions?: string[] | undefined;
+  /** ITI-81 criteria on what the event records: an AND of ORs (`audit-json-criteria.ts`). */
+  recorded?: AuditJsonMatch[][] | undefined;
 }
 
 /** A page of events, with the cursor of the next page when there may be more. */
@@ -109,6 +118,12 @@ function criteria(query: AuditQuery) {
       all.push(eb.or([eb('subtype', '=', query.subtype), eb('ihe_transaction', '=', query.subtype)]));
     }
     if (query.outcome !== undefined) all.push(eb('outcome', '=', query.outcome));
+    if (query.subtypes !== undefined) {
+      all.push(eb.or([eb('subtype', 'in', query.subtypes), eb('ihe_transaction', 'in', query.subtypes)]));
+    }
+    if (query.outcomes !== undefined) all.push(eb('outcome', 'in', query.outcomes));
+    if (query.actions !== undefined) all.push(eb('action', 'in', query.actions));
+    all.push(...auditJsonCriteria(query.recorded ?? []));
     return eb.and(all);
   };
 }

@@ -198,7 +198,7 @@ describe.runIf(postgres !== undefined)('hot query plans on postgres', () => {
 
   it.each([
     ['by patient and custodian', {}],
-    ['narrowed by type and category', { type: MAULR, categories: [CATEGORY] }],
+    ['narrowed by type and category', { types: [MAULR], categories: [CATEGORY] }],
   ])('PointerRepository.searchOwn %s: one partition, by index', async (_name, narrowing) => {
     let found: unknown[] = [];
     const statements = await statementsOf(async (db) => {

@@ -1,5 +1,6 @@
 export * from './audit-custody.ts';
 export * from './audit-export-jobs.ts';
+export * from './audit-json-criteria.ts';
 export * from './audit-rollup.ts';
 export * from './audit-store.ts';
 export * from './audit-writer.ts';

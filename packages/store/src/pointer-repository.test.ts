@@ -328,7 +328,7 @@ describe.each(await testBackends())('PointerRepository on $name', (backend) => {
 
     async function search(query: {
       custodian: string;
-      type?: string;
+      types?: string[];
       categories?: string[];
     }): Promise<string[]> {
       const found = await repo().searchOwn({ nhsNumber, ...query });
@@ -342,9 +342,9 @@ describe.each(await testBackends())('PointerRepository on $name', (backend) => {
     });
 
     it('narrows by type (system|code)', async () => {
-      expect(await search({ custodian: 'RR8', type: MAULR })).toEqual([ids.report]);
-      expect(await search({ custodian: 'RR8', type: MAXIB })).toEqual([ids.procedure]);
-      expect(await search({ custodian: 'RR8', type: 'http://snomed.info/sct|MAULR' })).toEqual([]);
+      expect(await search({ custodian: 'RR8', types: [MAULR] })).toEqual([ids.report]);
+      expect(await search({ custodian: 'RR8', types: [MAXIB] })).toEqual([ids.procedure]);
+      expect(await search({ custodian: 'RR8', types: ['http://snomed.info/sct|MAULR'] })).toEqual([]);
     });
 
     it('narrows by categories (any of them)', async () => {
@@ -353,7 +353,9 @@ describe.each(await testBackends())('PointerRepository on $name', (backend) => {
         ids.report,
         ids.procedure,
       ]);
-      expect(await search({ custodian: 'RR8', type: MAULR, categories: [PROCEDURE_CATEGORY] })).toEqual([]);
+      expect(await search({ custodian: 'RR8', types: [MAULR], categories: [PROCEDURE_CATEGORY] })).toEqual(
+        [],
+      );
     });
 
     it('holdsPatient: true for a custodian with a live pointer for the patient, false otherwise', async () => {

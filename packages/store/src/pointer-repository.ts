@@ -63,8 +63,8 @@ export interface PointerVersion {
 export interface OwnPointerQuery {
   custodian: string;
   nhsNumber: string;
-  /** `system|code`. */
-  type?: string;
+  /** `system|code` values, any of which matches. */
+  types?: string[];
   /** `system|code` values, any of which matches. */
   categories?: string[];
 }
@@ -125,7 +125,7 @@ export class PointerRepository {
       .selectAll()
       .where('nhs_number', '=', query.nhsNumber)
       .where('custodian', '=', query.custodian);
-    if (query.type !== undefined) select = select.where('type', '=', query.type);
+    if (query.types !== undefined) select = select.where('type', 'in', query.types);
     if (query.categories !== undefined) select = select.where('category', 'in', query.categories);
     const rows = await select.orderBy('created_on').orderBy('id').execute();
     return rows.map(toStored);

@@ -49,6 +49,8 @@ export interface AuditPointer {
   /** ODS code of the pointer's custodian: the event is shared with it (R8). */
   custodian: string;
   nhsNumber?: string | undefined;
+  /** The pointer's master identifier: recorded with the reference so ITI-81's entity.identifier finds it. */
+  masterIdentifier?: { system?: string | undefined; value: string } | undefined;
   versionBefore?: number | undefined;
   versionAfter?: number | undefined;
 }
@@ -146,4 +148,12 @@ export function kindForMethod(method: string): AuditKind {
     default:
       return { subtype: 'read', action: 'R' };
   }
+}
+
+/** A pointer's master identifier for its audit entity (ITI-81's entity.identifier finds the event by it). */
+export function auditMasterIdentifier(
+  resource: { masterIdentifier?: { system?: string; value?: string } } | undefined,
+): AuditPointer['masterIdentifier'] {
+  const value = resource?.masterIdentifier?.value;
+  return value ? { system: resource?.masterIdentifier?.system, value } : undefined;
 }

@@ -225,6 +225,14 @@ function pointerEntity(pointer: AuditPointer, success: boolean): AuditEventEntit
     what: {
       reference: `DocumentReference/${pointer.id}${version !== undefined ? `/_history/${version}` : ''}`,
       type: 'DocumentReference',
+      ...(pointer.masterIdentifier
+        ? {
+            identifier: {
+              ...(pointer.masterIdentifier.system ? { system: pointer.masterIdentifier.system } : {}),
+              value: pointer.masterIdentifier.value,
+            },
+          }
+        : {}),
     },
     type: ENTITY_SYSTEM_OBJECT,
     role: ROLE_DOMAIN_RESOURCE,

@@ -121,6 +121,52 @@ describe('readConsumerSearch', () => {
     }
   });
 
+  it('FHIR R4 token forms on type: code, system|code, system|, |code, resolved within the grant (R3)', () => {
+    const MAXIB = 'https://nicip.nhs.uk|MAXIB';
+    const SNOMED_MAULR = 'http://snomed.info/sct|MAULR';
+    const granted = (
+      pointerTypes: string[],
+      accessControls: 'ALLOW_ALL_TYPES'[] = [],
+    ): ConsumerSearchContext => ({
+      ...context(),
+      access: compileTypeAccess({ pointerTypes, accessControls }),
+    });
+    const types = (type: string, ctx: ConsumerSearchContext) =>
+      readConsumerSearch({ 'subject:identifier': SUBJECT, type }, ctx).search.types?.map((g) => g.sort());
+    // A bare code matches only the granted types that carry it, in any system.
+    expect(types('MAULR', granted([MAULR, MAXIB]))).toEqual([[MAULR]]);
+    expect(types('MAULR', granted([MAULR, SNOMED_MAULR, MAXIB]))).toEqual([[SNOMED_MAULR, MAULR]]);
+    // system| is every granted type of that system.
+    expect(types('https://nicip.nhs.uk|', granted([MAULR, MAXIB, REPORT]))).toEqual([[MAULR, MAXIB]]);
+    // Comma items of different forms are one OR group.
+    expect(types(`MAULR,${MAXIB}`, granted([MAULR, MAXIB]))).toEqual([[MAULR, MAXIB]]);
+    // A bare code of a type outside the grant, system| with no granted type, and |code (every
+    // pointer type has a system) ask for nothing the caller may see: refused as a type outside the grant.
+    for (const type of ['MAXIB', 'http://snomed.info/sct|', '|MAULR']) {
+      expect(() => types(type, granted([MAULR]))).toThrowError(/not a type this organisation/);
+    }
+    // ALLOW_ALL_TYPES: a bare code resolves against every published type.
+    expect(types('MAULR', granted([], ['ALLOW_ALL_TYPES']))).toEqual([[MAULR]]);
+    // Not a token at all.
+    expect(refusal({ 'subject:identifier': SUBJECT, type: 'a|b|c' })).toMatchObject({
+      code: 'INVALID_PARAMETER',
+      expression: 'type',
+    });
+  });
+
+  it('FHIR R4 token forms on category: code, system|code, system|, |code', () => {
+    const categories = (category: string) =>
+      readConsumerSearch({ 'subject:identifier': SUBJECT, category }, context()).search.categories;
+    expect(categories('721981007')).toEqual([[REPORT]]);
+    expect(categories(REPORT)).toEqual([[REPORT]]);
+    expect(categories('http://snomed.info/sct|')?.[0]).toContain(REPORT);
+    expect(categories('http://snomed.info/sct|')?.[0]?.length).toBeGreaterThan(1);
+    expect(refusal({ 'subject:identifier': SUBJECT, category: '|721981007' })).toMatchObject({
+      code: 'INVALID_CODE_SYSTEM',
+      expression: 'category',
+    });
+  });
+
   it('NRL §2.2: a category outside the value set is INVALID_CODE_SYSTEM', () => {
     expect(
       refusal({ 'subject:identifier': SUBJECT, category: `${REPORT},http://snomed.info/sct|1` }),

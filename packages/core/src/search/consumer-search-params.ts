@@ -7,11 +7,12 @@
 import { isValidNhsNumber } from '../nhs-number.ts';
 import { type ErrorCode, refuse } from '../outcomes.ts';
 import type { Terminology } from '../pointer/terminology.ts';
+import { type CodedToken, expandCodedToken, readCodedToken } from './coded-token.ts';
 import { dateParameterFormula } from './fhir-date.ts';
 import { decodePageToken } from './page-token.ts';
 import { DATE_PARAMETERS, type PointerSearch, TOKEN_PARAMETERS } from './search-model.ts';
 import { tokenQueryKeys } from './token.ts';
-import { type TypeAccess, typeAccessAllows } from './type-access.ts';
+import type { TypeAccess } from './type-access.ts';
 
 /** The patient parameter and its accepted aliases (NRL's first, then MHD's). */
 export const PATIENT_KEYS = [
@@ -40,7 +41,6 @@ const ACCEPTED = new Set([...CONSUMER_SEARCH_KEYS, ...PATIENT_KEYS, '_format']);
 /** A patient search value, `https://fhir.nhs.uk/Id/nhs-number|<digits>` (NRL's pattern). */
 export const NHS_NUMBER_PARAMETER = /^https:\/\/fhir\.nhs\.uk\/Id\/nhs-number\|(\d+)$/;
 const ODS_PARAMETER = /^https:\/\/fhir\.nhs\.uk\/Id\/ods-organization-code\|(\w+)$/;
-const TOKEN_PARAMETER = /^([^|]+)\|([^|]+)$/;
 const STATUS_CODES = new Set(['current', 'superseded', 'entered-in-error']);
 const STATUS_SYSTEM = 'http://hl7.org/fhir/document-reference-status';
 
@@ -141,52 +141,71 @@ function readCustodians(params: Record<string, unknown>, key: string, source: Pa
   );
 }
 
-/** `system|code` values: one OR group (the commas) per repeated parameter; undefined when absent. */
-function readCodes(
+/**
+ * A coded parameter (`type`, `category`): one OR group per repeated parameter, each comma item
+ * a FHIR token (`system|code`, `code`, `system|`, `|code`) resolved to the `candidates` it
+ * matches; undefined when absent. An item matching no candidate is refused by `outside`.
+ */
+function readCoded(
   params: Record<string, unknown>,
   key: string,
   source: ParameterSource,
+  candidates: (token: CodedToken) => readonly string[],
+  outside: (item: string) => Error,
 ): string[][] | undefined {
   const values = valuesOf(params, key, source);
   if (values.length === 0) return undefined;
-  return values.map((value) =>
-    items(value, key, source).map((item) => {
-      if (!TOKEN_PARAMETER.test(item)) throw fault(source, key, `expected system|code, got '${item}'`);
-      return item;
-    }),
+  return values.map((value) => {
+    const group = new Set<string>();
+    for (const item of items(value, key, source)) {
+      const token = readCodedToken(item);
+      if (!token) {
+        throw fault(source, key, `expected a token (system|code, code, system| or |code), got '${item}'`);
+      }
+      const matched = expandCodedToken(token, candidates(token));
+      if (matched.length === 0) throw outside(item);
+      for (const code of matched) group.add(code);
+    }
+    return [...group];
+  });
+}
+
+/**
+ * `type`: the granted types a token matches (R3), so a bare code matches only the granted
+ * types that carry it. With `ALLOW_ALL_TYPES` every published type, and an exact `system|code`
+ * outside the published set too (it matches nothing, as before).
+ */
+function readTypes(params: Record<string, unknown>, context: ConsumerSearchContext): string[][] | undefined {
+  const { access } = context;
+  const published = context.terminology.pointerTypes.all().map((c) => `${c.system}|${c.code}`);
+  const candidates = (token: CodedToken): readonly string[] => {
+    if (access.kind === 'listed') return access.types;
+    if (token.system && token.code) return [...published, `${token.system}|${token.code}`];
+    return published;
+  };
+  return readCoded(params, 'type', context.source, candidates, (type) =>
+    refuse(
+      'INVALID_CODE_SYSTEM',
+      `Invalid type (${type}): not a type this organisation is allowed to access`,
+      'type',
+    ),
   );
 }
 
-function readTypes(params: Record<string, unknown>, context: ConsumerSearchContext): string[][] | undefined {
-  const types = readCodes(params, 'type', context.source);
-  for (const type of types?.flat() ?? []) {
-    if (!typeAccessAllows(context.access, type)) {
-      throw refuse(
-        'INVALID_CODE_SYSTEM',
-        `Invalid type (${type}): not a type this organisation is allowed to access`,
-        'type',
-      );
-    }
-  }
-  return types;
-}
-
+/** `category`: the NIR-PointerCategory concepts a token matches. */
 function readCategories(
   params: Record<string, unknown>,
   context: ConsumerSearchContext,
 ): string[][] | undefined {
-  const categories = readCodes(params, 'category', context.source);
-  for (const category of categories?.flat() ?? []) {
-    const [system, code] = category.split('|');
-    if (!context.terminology.categories.get(system, code)) {
-      throw refuse(
-        'INVALID_CODE_SYSTEM',
-        `Invalid category (${category}): not a NIR pointer category`,
-        'category',
-      );
-    }
-  }
-  return categories;
+  const categories = context.terminology.categories.all().map((c) => `${c.system}|${c.code}`);
+  return readCoded(
+    params,
+    'category',
+    context.source,
+    () => categories,
+    (category) =>
+      refuse('INVALID_CODE_SYSTEM', `Invalid category (${category}): not a NIR pointer category`, 'category'),
+  );
 }
 
 function checkStatus(value: string, source: ParameterSource): void {

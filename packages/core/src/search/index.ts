@@ -1,3 +1,4 @@
+export * from './coded-token.ts';
 export * from './consumer-search-params.ts';
 export * from './fhir-date.ts';
 export * from './page-token.ts';

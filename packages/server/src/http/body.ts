@@ -85,3 +85,27 @@ export function negotiateFhirJson(req: Request, _res: Response, next: NextFuncti
       : refuse('NOT_ACCEPTABLE', 'Only application/fhir+json responses are available'),
   );
 }
+
+/**
+ * Parses a JSON body when there is one (a Bulk Data POST kick-off may carry its parameters in
+ * the query string and no body); a body of another content type is 415.
+ */
+export function optionalJsonBody(limitBytes: number): RequestHandler[] {
+  const skipWhenEmpty: RequestHandler = (req, _res, next) => {
+    if (hasNoBody(req)) {
+      next();
+      return;
+    }
+    if (!req.is(JSON_TYPES)) {
+      next(
+        refuse(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Content-Type must be one of ${JSON_TYPES.join(', ')}; got '${req.get('content-type') ?? 'none'}'`,
+        ),
+      );
+      return;
+    }
+    next();
+  };
+  return [skipWhenEmpty, express.json({ type: JSON_TYPES, limit: limitBytes, strict: true })];
+}

@@ -1,7 +1,8 @@
 /**
  * FHIR Bulk Data export of audit (R8; mhd-balp.md §3.5):
  *
- * - `GET [base]/$export?_type=AuditEvent&_since=…` with `Prefer: respond-async` → 202 and
+ * - `GET [base]/$export?_type=AuditEvent&_since=…`, or `POST [base]/$export` with the same as a
+ *   Bulk Data v2 `Parameters` body (or in the query string), with `Prefer: respond-async` → 202 and
  *   `Content-Location` of the job's status URL. The job (kept in the database, so any instance
  *   answers) fixes the query: what the caller's organisation may see, from `_since` to the
  *   kick-off time (`transactionTime`).
@@ -38,8 +39,64 @@ export const DEFAULT_EXPORT_TIMING: ExportTiming = { settleMs: 2000, ttlMs: 24 *
 
 const NDJSON_FORMATS = ['application/fhir+ndjson', 'application/ndjson', 'ndjson'];
 
-function single(req: Request, name: string): string | undefined {
-  const values = paramValues(req, name);
+/** Kick-off parameters this export does not support (Bulk Data v2: refused, not ignored). */
+const UNSUPPORTED = ['_typeFilter', '_elements', 'patient', 'includeAssociatedData', '_until'];
+
+/** The value of a `Parameters.parameter` (Bulk Data v2 POST kick-off), as text. */
+function parameterValue(parameter: Record<string, unknown>): string | undefined {
+  for (const [key, value] of Object.entries(parameter)) {
+    if (key.startsWith('value') && (typeof value === 'string' || typeof value === 'number'))
+      return String(value);
+  }
+  return undefined;
+}
+
+/**
+ * The kick-off parameters: the query string, and for a POST its `Parameters` body too (Bulk
+ * Data v2). A POST with no body (as MedplumClient.bulkExport sends) takes the query string only.
+ */
+export function kickOffParameters(req: Request): Map<string, string[]> {
+  const params = new Map<string, string[]>();
+  const add = (name: string, value: string) => params.set(name, [...(params.get(name) ?? []), value]);
+  for (const name of Object.keys(req.query)) for (const value of paramValues(req, name)) add(name, value);
+  const body: unknown = req.body;
+  if (
+    req.method === 'POST' &&
+    body !== undefined &&
+    !(typeof body === 'object' && body !== null && Object.keys(body).length === 0)
+  ) {
+    const resource = body as { resourceType?: unknown; parameter?: unknown };
+    if (
+      resource.resourceType !== 'Parameters' ||
+      (resource.parameter !== undefined && !Array.isArray(resource.parameter))
+    ) {
+      throw refuse(
+        'INVALID_PARAMETER',
+        'A POST kick-off body must be a Parameters resource (Bulk Data v2)',
+        'Parameters',
+      );
+    }
+    for (const [i, raw] of ((resource.parameter ?? []) as unknown[]).entries()) {
+      const parameter = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+      const value = parameterValue(parameter);
+      if (typeof parameter.name !== 'string' || value === undefined) {
+        throw refuse(
+          'INVALID_PARAMETER',
+          'Each parameter needs a name and a value[x]',
+          `Parameters.parameter[${i}]`,
+        );
+      }
+      add(parameter.name, value);
+    }
+  }
+  for (const name of UNSUPPORTED) {
+    if (params.has(name)) throw refuse('INVALID_PARAMETER', `${name} is not supported by this export`, name);
+  }
+  return params;
+}
+
+function single(params: Map<string, string[]>, name: string): string | undefined {
+  const values = params.get(name) ?? [];
   if (values.length > 1) throw refuse('INVALID_PARAMETER', `${name} may be given once`, name);
   return values[0];
 }
@@ -84,7 +141,7 @@ function window(job: AuditExportJob, month: string): { from: string; to: string 
   };
 }
 
-/** `GET /$export`: the kick-off. */
+/** `GET /$export` or `POST /$export` (query string and/or a `Parameters` body): the kick-off. */
 export function kickOff(service: AuditService, baseUrl: string, timing: ExportTiming): RequestHandler {
   return async (req, res) => {
     const principal = res.locals.principal as Principal;
@@ -92,15 +149,16 @@ export function kickOff(service: AuditService, baseUrl: string, timing: ExportTi
     if (!/respond-async/i.test(req.get('prefer') ?? '')) {
       throw refuse('PRECONDITION_FAILED', 'Bulk export needs the header Prefer: respond-async', 'Prefer');
     }
-    const type = single(req, '_type');
+    const params = kickOffParameters(req);
+    const type = single(params, '_type');
     if (type !== undefined && type !== 'AuditEvent') {
       throw refuse('INVALID_PARAMETER', 'Only _type=AuditEvent can be exported from the audit API', '_type');
     }
-    const format = single(req, '_outputFormat');
+    const format = single(params, '_outputFormat');
     if (format !== undefined && !NDJSON_FORMATS.includes(format)) {
       throw refuse('INVALID_PARAMETER', '_outputFormat must be application/fhir+ndjson', '_outputFormat');
     }
-    const sinceRaw = single(req, '_since');
+    const sinceRaw = single(params, '_since');
     const since = sinceRaw === undefined ? undefined : Date.parse(sinceRaw);
     if (since !== undefined && (Number.isNaN(since) || !/T.*(Z|[+-]\d{2}:\d{2})$/.test(sinceRaw ?? ''))) {
       throw refuse('INVALID_PARAMETER', '_since must be a FHIR instant, e.g. 2026-11-01T00:00:00Z', '_since');

@@ -5,6 +5,7 @@
  */
 import type { ApiModule } from '../../app.ts';
 import type { AuditService } from '../../audit/service.ts';
+import { optionalJsonBody } from '../../http/body.ts';
 import { methodNotAllowed } from '../../http/errors.ts';
 import {
   cancelExport,
@@ -28,7 +29,7 @@ export interface AuditApiDeps {
 export function auditApi(deps: AuditApiDeps): ApiModule {
   const timing = { ...DEFAULT_EXPORT_TIMING, ...deps.exportTiming };
   const baseUrl = `${deps.service.publicUrl}/audit/FHIR/R4`;
-  return ({ router, guard }) => {
+  return ({ router, guard, bodyLimitBytes }) => {
     const search = guard({ role: 'audit', interaction: 'audit-search', clinical: false });
     const exporting = guard({ role: 'audit', interaction: 'audit-export', clinical: false });
     const { service } = deps;
@@ -47,7 +48,8 @@ export function auditApi(deps: AuditApiDeps): ApiModule {
     router
       .route('/$export')
       .get(exporting, kickOff(service, baseUrl, timing))
-      .all(methodNotAllowed(['GET']));
+      .post(exporting, ...optionalJsonBody(bodyLimitBytes), kickOff(service, baseUrl, timing))
+      .all(methodNotAllowed(['GET', 'POST']));
     router
       .route('/$export-status/:id')
       .get(exporting, exportStatus(service, baseUrl, timing))

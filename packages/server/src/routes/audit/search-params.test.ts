@@ -100,13 +100,70 @@ describe('parseAuditSearch', () => {
       to: '2026-12-01T00:00:00.000Z',
       patientNhs: '9000000009',
       requesterOds: 'RWY',
-      subtype: 'read',
-      outcome: '4',
+      subtypes: ['read'],
+      outcomes: ['4'],
+      recorded: [
+        [
+          {
+            on: 'entity-identifier',
+            token: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' },
+          },
+        ],
+      ],
     });
     expect(search.count).toBe(10);
     expect(search.order).toBe('asc');
     expect(search.patient).toBe('9000000009');
     expect(search.used.map(([name]) => name)).not.toContain('unknown');
+  });
+
+  it('ITI-81: entity:identifier, entity-id and entity.identifier match any identifier an entity records', () => {
+    for (const key of ['entity:identifier', 'entity-id', 'entity.identifier']) {
+      const search = parseAuditSearch(
+        request({ date: range, [key]: 'req-123,urn:ietf:rfc:3986|urn:oid:1.2.3' }),
+      );
+      expect(search.query.recorded).toEqual([
+        [
+          { on: 'entity-identifier', token: { value: 'req-123' } },
+          { on: 'entity-identifier', token: { system: 'urn:ietf:rfc:3986', value: 'urn:oid:1.2.3' } },
+        ],
+      ]);
+      expect(search.query.patientNhs).toBeUndefined();
+      expect(search.used).toContainEqual([key, 'req-123,urn:ietf:rfc:3986|urn:oid:1.2.3']);
+    }
+  });
+
+  it('ITI-81: entity, patient.identifier, agent, agent-name, address, source, site, type, action, outcome', () => {
+    const search = parseAuditSearch(
+      request({
+        date: range,
+        entity: 'DocumentReference/RR8-1',
+        'patient.identifier': 'https://fhir.nhs.uk/Id/nhs-number|9000000009',
+        agent: 'Practitioner/1',
+        'agent-name': 'dr alex',
+        'address:exact': '127.0.0.1',
+        'source:identifier': 'urn:ietf:rfc:3986|',
+        site: 'https://nir.example/consumer/FHIR/R4',
+        type: 'http://dicom.nema.org/resources/ontology/DCM|110112',
+        action: 'R,E',
+        outcome: 'http://terminology.hl7.org/CodeSystem/audit-event-outcome|0,4',
+      }),
+    );
+    expect(search.query).toMatchObject({
+      patientNhs: '9000000009',
+      actions: ['R', 'E'],
+      outcomes: ['0', '4'],
+      recorded: [
+        [{ on: 'entity-reference', reference: 'DocumentReference/RR8-1' }],
+        [{ on: 'agent-reference', reference: 'Practitioner/1' }],
+        [{ on: 'agent-name', match: { value: 'dr alex', mode: 'starts' } }],
+        [{ on: 'address', match: { value: '127.0.0.1', mode: 'exact' } }],
+        [{ on: 'source-identifier', token: { system: 'urn:ietf:rfc:3986' } }],
+        [{ on: 'site', value: 'https://nir.example/consumer/FHIR/R4' }],
+        [{ on: 'type', token: { system: 'http://dicom.nema.org/resources/ontology/DCM', value: '110112' } }],
+      ],
+    });
+    expect(search.patient).toBe('9000000009');
   });
 
   it('agent:identifier with the client id system searches by client', () => {
@@ -126,7 +183,11 @@ describe('parseAuditSearch', () => {
     [{ date: range, outcome: '3' }],
     [{ date: range, _count: '1001' }],
     [{ date: range, _sort: 'subtype' }],
-    [{ date: range, 'entity:identifier': 'urn:other|9000000009' }],
+    [{ date: range, 'entity:identifier': 'https://fhir.nhs.uk/Id/nhs-number|9000000008' }],
+    [{ date: range, 'entity-id': 'a|b|c' }],
+    [{ date: range, 'patient.identifier': 'urn:other|9000000009' }],
+    [{ date: range, action: 'X' }],
+    [{ date: range, outcome: 'http://example.org|0' }],
     [{ date: range, 'agent:identifier': 'urn:other|RWY' }],
     [{ date: range, _cursor: 'bm9wZQ' }],
     [{ date: range, outcome: ['0', '4'] }],

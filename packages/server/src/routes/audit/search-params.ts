@@ -1,24 +1,19 @@
 /**
- * Search parameters of the audit API (mhd-balp.md §3.5): `date` (a required range),
- * `entity:identifier` (patient NHS number), `agent:identifier` (organisation ODS or client
- * id), `subtype`, `outcome`, `_count`, `_sort` and the opaque keyset `_cursor`. Unknown
- * parameters are ignored (FHIR lenient search) and left out of links.
+ * Search parameters of the audit API (mhd-balp.md §3.5; IHE ITI-81): `date` (a required
+ * range), the ITI-81 criteria (`iti81-params.ts`), `_count`, `_sort` and the opaque keyset
+ * `_cursor`. Unknown parameters are ignored (FHIR lenient search) and left out of links.
  */
 import {
-  AUDIT_OUTCOMES,
-  type AuditOutcome,
   EARLIEST_INSTANT,
-  isOdsCodeShape,
   isValidNhsNumber,
   LATEST_INSTANT,
   NHS_NUMBER_SYSTEM,
-  NIR_CLIENT_ID_SYSTEM,
-  ODS_SYSTEM,
   rangeOfSearchDate,
   refuse,
 } from '@nir/core';
 import type { AuditCursor, AuditQuery } from '@nir/store';
 import type { Request } from 'express';
+import { readIti81 } from './iti81-params.ts';
 
 /** Largest and default page sizes. */
 export const MAX_COUNT = 1000;
@@ -133,46 +128,10 @@ export function parseAuditSearch(req: Request): AuditSearch {
   const dates = paramValues(req, 'date');
   const { from, to } = parseDateBounds(dates);
   for (const d of dates) used.push(['date', d]);
-  const query: AuditQuery = { from, to };
-
-  const entity = single(req, 'entity:identifier');
-  let patient: string | undefined;
-  if (entity !== undefined) {
-    patient = nhsNumberParam(entity, 'entity:identifier');
-    query.patientNhs = patient;
-    used.push(['entity:identifier', entity]);
-  }
-  const agent = single(req, 'agent:identifier');
-  if (agent !== undefined) {
-    const { system, value } = token(agent);
-    if (system === NIR_CLIENT_ID_SYSTEM && value !== '') query.clientId = value;
-    else if ((system === undefined || system === ODS_SYSTEM) && isOdsCodeShape(value))
-      query.requesterOds = value;
-    else {
-      throw refuse(
-        'INVALID_PARAMETER',
-        `agent:identifier must be ${ODS_SYSTEM}|<ODS code> or ${NIR_CLIENT_ID_SYSTEM}|<client id>`,
-        'agent:identifier',
-      );
-    }
-    used.push(['agent:identifier', agent]);
-  }
-  const subtype = single(req, 'subtype');
-  if (subtype !== undefined) {
-    const { value } = token(subtype);
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(value))
-      throw refuse('INVALID_PARAMETER', 'subtype is not a code', 'subtype');
-    query.subtype = value;
-    used.push(['subtype', subtype]);
-  }
-  const outcome = single(req, 'outcome');
-  if (outcome !== undefined) {
-    if (!(AUDIT_OUTCOMES as readonly string[]).includes(outcome)) {
-      throw refuse('INVALID_PARAMETER', `outcome must be one of ${AUDIT_OUTCOMES.join(', ')}`, 'outcome');
-    }
-    query.outcome = outcome as AuditOutcome;
-    used.push(['outcome', outcome]);
-  }
+  const iti81 = readIti81(req);
+  const query: AuditQuery = { from, to, ...iti81.query };
+  used.push(...iti81.used);
+  const patient = iti81.patient;
   const countRaw = single(req, '_count');
   const count = countRaw === undefined ? DEFAULT_COUNT : Number(countRaw);
   if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {

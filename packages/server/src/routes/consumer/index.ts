@@ -6,6 +6,7 @@
  * access that the store renders as SQL (search, count) and that read checks in memory.
  */
 import {
+  auditMasterIdentifier,
   compileTypeAccess,
   type ParameterSource,
   readConsumerSearch,
@@ -97,7 +98,7 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
       const self = searchUrl(deps.baseUrl, read.used);
       let bundle: Searchset;
       if (read.search.summaryCount) {
-        bundle = { self, total: await deps.pointers.count(read.search, access) };
+        bundle = { self, base: deps.baseUrl, total: await deps.pointers.count(read.search, access) };
       } else {
         const pageSize = read.search.count ?? deps.searchCap;
         const page = await deps.pointers.search(read.search, access, pageSize);
@@ -105,6 +106,7 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
         const capped = read.search.count === undefined && page.next !== undefined;
         bundle = {
           self,
+          base: deps.baseUrl,
           next: page.next ? nextUrl(deps.baseUrl, read.used, page.next) : undefined,
           total: page.total,
           entries: page.entries,
@@ -143,7 +145,12 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
         const stored = id === '' ? undefined : await deps.pointers.read(id);
         if (!stored) throw refuse('NO_RECORD_FOUND', 'The requested DocumentReference could not be found');
         const audit = auditOf(res);
-        audit.pointer({ id, custodian: stored.custodian, nhsNumber: stored.nhsNumber });
+        audit.pointer({
+          id,
+          custodian: stored.custodian,
+          nhsNumber: stored.nhsNumber,
+          masterIdentifier: auditMasterIdentifier(stored.resource),
+        });
         if (!typeAccessAllows(compileTypeAccess(principalOf(res).grant), stored.type)) {
           throw refuse(
             'ACCESS DENIED',

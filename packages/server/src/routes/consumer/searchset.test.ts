@@ -32,19 +32,25 @@ describe('the consumer searchset (NRL §1.5)', () => {
     });
   });
 
-  it('splices stored JSON as it is; a count has no entry key; a warning comes last as an outcome', () => {
+  it('splices stored JSON as it is, each entry with an absolute fullUrl and search.mode match (FHIR R4 Bundle); a count has no entry key; a warning comes last as an outcome', () => {
     const stored = '{"resourceType":"DocumentReference","id":"RR8-1"}';
     const entries = [{ id: 'RR8-1', custodian: 'RR8', createdOn: '2026-11-28T10:00:00.000Z', json: stored }];
-    expect(JSON.parse(searchsetJson({ self: 's', total: 1, entries }))).toEqual({
+    expect(JSON.parse(searchsetJson({ self: 's', base: BASE, total: 1, entries }))).toEqual({
       resourceType: 'Bundle',
       type: 'searchset',
       link: [{ relation: 'self', url: 's' }],
       total: 1,
-      entry: [{ resource: { resourceType: 'DocumentReference', id: 'RR8-1' } }],
+      entry: [
+        {
+          fullUrl: `${BASE}/DocumentReference/RR8-1`,
+          resource: { resourceType: 'DocumentReference', id: 'RR8-1' },
+          search: { mode: 'match' },
+        },
+      ],
     });
-    expect(JSON.parse(searchsetJson({ self: 's', total: 3 }))).not.toHaveProperty('entry');
+    expect(JSON.parse(searchsetJson({ self: 's', base: BASE, total: 3 }))).not.toHaveProperty('entry');
     const capped = JSON.parse(
-      searchsetJson({ self: 's', next: 'n', total: 3, entries, warning: capWarning(1, 3) }),
+      searchsetJson({ self: 's', base: BASE, next: 'n', total: 3, entries, warning: capWarning(1, 3) }),
     ) as { link: unknown[]; entry: { search?: { mode: string } }[] };
     expect(capped.link).toEqual([
       { relation: 'self', url: 's' },

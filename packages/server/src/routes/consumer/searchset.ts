@@ -1,7 +1,7 @@
 /**
  * The consumer searchset, NRL's shape (nrl-behaviour.md §1.5): one `self` link with the
  * parameters used in NRL's order and not URL-encoded beyond what a URL needs, `total`, and
- * `entry: [{resource}]`, plus a `next` link when a page or the cap cut the result
+ * `entry: [{fullUrl, resource, search: {mode: match}}]` (FHIR R4's searchset rules), plus a `next` link when a page or the cap cut the result
  * (docs/consumer-api.md). The pointers are spliced in as the store kept their JSON: nothing
  * stored is parsed to answer a search.
  */
@@ -36,6 +36,8 @@ export function nextUrl(
 /** What one searchset holds. */
 export interface Searchset {
   self: string;
+  /** The public URL of the base: each entry's absolute `fullUrl` is `<base>/DocumentReference/<id>`. */
+  base: string;
   next?: string | undefined;
   total: number;
   /** Absent for a count (`_summary=count`: no `entry` key at all). */
@@ -50,7 +52,11 @@ export function searchsetJson(bundle: Searchset): string {
   if (bundle.next) links.push({ relation: 'next', url: bundle.next });
   const head = `{"resourceType":"Bundle","type":"searchset","link":${JSON.stringify(links)},"total":${bundle.total}`;
   if (!bundle.entries) return `${head}}`;
-  const entries = bundle.entries.map((entry) => `{"resource":${entry.json}}`);
+  // FHIR R4 Bundle rules: a searchset entry has an absolute fullUrl and search.mode (NRL clients ignore both).
+  const entries = bundle.entries.map(
+    (entry) =>
+      `{"fullUrl":${JSON.stringify(`${bundle.base}/DocumentReference/${entry.id}`)},"resource":${entry.json},"search":{"mode":"match"}}`,
+  );
   if (bundle.warning) {
     entries.push(JSON.stringify({ resource: bundle.warning, search: { mode: 'outcome' } }));
   }

@@ -1,11 +1,13 @@
 /**
  * Serves the published conformance resources (R13): `GET [base]/StructureDefinition/{id}` and
- * the same for ValueSet, ConceptMap, CodeSystem and SearchParameter; `GET [base]/<type>` lists
- * them (optionally `?url=`). No authentication: the schema providers follow is public.
+ * the same for ValueSet, ConceptMap, CodeSystem, SearchParameter and OperationDefinition;
+ * `GET [base]/<type>` lists them (optionally `?url=`), so every canonical a CapabilityStatement
+ * names resolves. Mounted on every FHIR base. No authentication: the schema is public.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { refuse } from '@nir/core';
 import type { Router } from 'express';
+import type { ApiModule } from '../../app.ts';
 import { methodNotAllowed } from '../../http/errors.ts';
 import { sendFhir } from '../../http/respond.ts';
 
@@ -16,6 +18,7 @@ export const CONFORMANCE_TYPES = [
   'ConceptMap',
   'CodeSystem',
   'SearchParameter',
+  'OperationDefinition',
 ];
 
 /** Mounts the conformance routes on a FHIR base router. */
@@ -52,4 +55,9 @@ export function mountConformance(router: Router, resources: readonly Resource[])
       })
       .all(methodNotAllowed(['GET']));
   }
+}
+
+/** The conformance routes as an API module, for the consumer and audit bases. */
+export function conformanceModule(resources: readonly Resource[]): ApiModule {
+  return ({ router }) => mountConformance(router, resources);
 }

@@ -33,6 +33,8 @@ export interface ProducerDeps {
   schema: PointerSchema;
   /** The published conformance resources, served on the base. */
   profiles: readonly Resource[];
+  /** The public URL of the producer base: searchset entries' absolute `fullUrl`. */
+  baseUrl: string;
 }
 
 /** The audit hooks a producer route uses (present when the audit trail is mounted). */
@@ -88,9 +90,13 @@ export function producerModule(deps: ProducerDeps): ApiModule {
     const search: RequestHandler = async (req: Request, res: Response) => {
       const principal = res.locals.principal as Principal;
       const params = (req.method === 'GET' ? req.query : req.body) as Record<string, unknown>;
-      const query = readOwnSearch(params, principal.odsCode, principal.grant);
+      const query = readOwnSearch(params, principal.odsCode, principal.grant, deps.schema.terminology);
       auditIn(res)?.patient(query.nhsNumber);
-      sendFhir(res, 200, ownSearchBundle(await deps.pointers.searchOwn(query), principal.grant));
+      sendFhir(
+        res,
+        200,
+        ownSearchBundle(await deps.pointers.searchOwn(query), principal.grant, deps.baseUrl),
+      );
     };
 
     router

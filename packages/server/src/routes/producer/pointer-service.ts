@@ -5,6 +5,7 @@
  */
 import type { DocumentReference } from '@medplum/fhirtypes';
 import {
+  auditMasterIdentifier,
   checkCustodian,
   checkImmutableFields,
   checkOwnership,
@@ -32,6 +33,7 @@ export interface WriteAudit {
     id: string;
     custodian: string;
     nhsNumber?: string;
+    masterIdentifier?: { system?: string | undefined; value: string } | undefined;
     versionBefore?: number;
     versionAfter?: number;
   }): void;
@@ -61,7 +63,7 @@ function origin(call: ProducerCall): WriteOrigin {
 /** Tells the audit trail about one pointer a call touched, and its patient (R7, R10). */
 function auditPointer(
   call: ProducerCall,
-  pointer: StoredFacts,
+  pointer: StoredFacts & { resource?: DocumentReference },
   versions: { versionBefore?: number; versionAfter?: number } = {},
 ): void {
   call.audit?.patient(pointer.nhsNumber);
@@ -69,6 +71,7 @@ function auditPointer(
     id: pointer.id,
     custodian: pointer.custodian,
     nhsNumber: pointer.nhsNumber,
+    masterIdentifier: auditMasterIdentifier(pointer.resource),
     ...versions,
   });
 }
