@@ -78,6 +78,10 @@ export const COMMAND_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'pnpm nir conformance verify-report conformance-reports/producer-my-pacs.json',
     'pnpm nir conformance verify-report report.json --jwks https://nir.example/.well-known/jwks.json',
   ],
+  report: [
+    'pnpm nir report --month 2026-11 --out review.html',
+    'pnpm nir report --month 2026-11 --org RR8 --out rr8-review.html',
+  ],
   'audit export': [
     'pnpm nir audit export --org RR8 --since 2026-11-01T00:00:00Z --out rr8.ndjson',
     'pnpm nir audit export --all --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --out all.ndjson',

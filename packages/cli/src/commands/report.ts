@@ -45,7 +45,7 @@ export async function writeReport(
 export function registerReportCommand(program: Command, ctx: CliContext): void {
   program
     .command('report')
-    .description('the monthly service review (R17) as one self-contained HTML file, from the audit rollup')
+    .description('the monthly service review as one self-contained HTML file, from the audit rollup')
     .requiredOption('--month <YYYY-MM>', 'the month reviewed, e.g. 2026-11', (value: string) => {
       const month = parseMonth(value);
       if (!month) throw new InvalidArgumentError('must be a month, e.g. 2026-11');

@@ -80,9 +80,15 @@ function parameterNames(name: string, type: string, documentation: string): stri
   return documentation.includes(byIdentifier) ? [name, byIdentifier] : [name];
 }
 
-/** Query parameters of a type's search, from its CapabilityStatement entry. */
+/**
+ * Query parameters of a type's search, from its CapabilityStatement entry and the general
+ * parameters the statement declares for every search (`rest.searchParam`: `_count`, `_summary`).
+ */
 function searchParameters(resource: CapabilityStatementRestResource, source: FhirApiSource): OpenApiObject[] {
-  const declared = (resource.searchParam ?? []).flatMap((param) => {
+  const general = source.statement.rest?.[0]?.searchParam ?? [];
+  const own = resource.searchParam ?? [];
+  const generalOnly = general.filter((g) => !own.some((p) => p.name === g.name));
+  const declared = [...own, ...(own.length > 0 ? generalOnly : [])].flatMap((param) => {
     const documentation = param.documentation ?? '';
     const repeated = param.type === 'date';
     return parameterNames(param.name, param.type, documentation).map((name) => {

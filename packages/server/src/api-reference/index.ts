@@ -39,26 +39,26 @@ const TITLES = {
 
 /** Routes of the FHIR APIs their CapabilityStatements do not declare. */
 function extraPaths(api: 'producer' | 'consumer' | 'audit'): Record<string, Record<string, OpenApiObject>> {
+  const conformance = (type: string) => ({
+    [`/${type}`]: {
+      get: {
+        tags: ['Conformance'],
+        summary: `The published ${type} resources`,
+        security: [],
+        responses: { '200': { description: 'searchset Bundle' } },
+      },
+    },
+    [`/${type}/{id}`]: {
+      get: {
+        tags: ['Conformance'],
+        summary: `A published ${type}`,
+        security: [],
+        parameters: [idParameter()],
+        responses: { '200': { description: type } },
+      },
+    },
+  });
   if (api === 'producer') {
-    const conformance = (type: string) => ({
-      [`/${type}`]: {
-        get: {
-          tags: ['Conformance'],
-          summary: `The published ${type} resources`,
-          security: [],
-          responses: { '200': { description: 'searchset Bundle' } },
-        },
-      },
-      [`/${type}/{id}`]: {
-        get: {
-          tags: ['Conformance'],
-          summary: `A published ${type}`,
-          security: [],
-          parameters: [idParameter()],
-          responses: { '200': { description: type } },
-        },
-      },
-    });
     return {
       '/DocumentReference': {
         put: {
@@ -75,6 +75,15 @@ function extraPaths(api: 'producer' | 'consumer' | 'audit'): Record<string, Reco
   if (api === 'audit') {
     const job = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
     return {
+      ...conformance('CodeSystem'),
+      '/$export': {
+        post: {
+          tags: ['System'],
+          summary: 'Bulk Data v2 kick-off by POST: a Parameters body (_type, _since, _outputFormat), or none',
+          parameters: [{ name: 'Prefer', in: 'header', required: true, schema: { const: 'respond-async' } }],
+          responses: { '202': { description: 'Accepted: Content-Location names the status endpoint' } },
+        },
+      },
       '/$service-review': {
         get: {
           tags: ['Service review'],
@@ -119,7 +128,8 @@ function extraPaths(api: 'producer' | 'consumer' | 'audit'): Record<string, Reco
       },
     };
   }
-  return {};
+  // The published CodeSystems resolve on every base (issue 13), though only the producer lists them.
+  return conformance('CodeSystem');
 }
 
 /** Builds the OpenAPI 3.1 document of every API. */
