@@ -25,19 +25,18 @@ export function refuseNoBody(req: Request, _res: Response, next: NextFunction): 
   next(hasNoBody(req) ? missingBody() : undefined);
 }
 
+/** 415 for a body that is not FHIR JSON, naming what was sent. */
+function notJson(req: Request): Error {
+  return refuse(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `Content-Type must be one of ${JSON_TYPES.join(', ')}; got '${req.get('content-type') ?? 'none'}'`,
+  );
+}
+
 /** Parses a JSON body, refusing no body with 400 and other content types with 415. */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
-    if (!req.is(JSON_TYPES)) {
-      next(
-        refuse(
-          'UNSUPPORTED_MEDIA_TYPE',
-          `Content-Type must be one of ${JSON_TYPES.join(', ')}; got '${req.get('content-type') ?? 'none'}'`,
-        ),
-      );
-      return;
-    }
-    next();
+    next(req.is(JSON_TYPES) ? undefined : notJson(req));
   };
   return [refuseNoBody, requireJson, express.json({ type: JSON_TYPES, limit: limitBytes, strict: true })];
 }
@@ -96,16 +95,7 @@ export function optionalJsonBody(limitBytes: number): RequestHandler[] {
       next();
       return;
     }
-    if (!req.is(JSON_TYPES)) {
-      next(
-        refuse(
-          'UNSUPPORTED_MEDIA_TYPE',
-          `Content-Type must be one of ${JSON_TYPES.join(', ')}; got '${req.get('content-type') ?? 'none'}'`,
-        ),
-      );
-      return;
-    }
-    next();
+    next(req.is(JSON_TYPES) ? undefined : notJson(req));
   };
   return [skipWhenEmpty, express.json({ type: JSON_TYPES, limit: limitBytes, strict: true })];
 }
