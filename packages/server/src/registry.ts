@@ -15,7 +15,6 @@ import {
   type Store,
 } from '@nir/store';
 import type { Express } from 'express';
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type ApiModule, createApp, type FhirApi } from './app.ts';
 import type { AuditService } from './audit/service.ts';
@@ -96,12 +95,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     options.metrics ??
     new RegistryMetrics({
       poolStats: () => opened?.poolStats(),
-      catalogueVersion: async () => {
-        if (!opened) return 0;
-        const { rows } = await sql<{ v: string | number | null }>`
-          SELECT max(change_id) AS v FROM catalogue_change`.execute(opened.db);
-        return Number(rows[0]?.v ?? 0);
-      },
+      // The store owns the SQL; the server declares no query builder of its own.
+      catalogueVersion: async () => (opened ? new CatalogueRepository(opened.db).latestChangeId() : 0),
       ready: async () => (await readiness?.check())?.ready ?? false,
     });
   const store =

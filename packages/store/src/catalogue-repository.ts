@@ -329,6 +329,15 @@ export class CatalogueRepository {
     return rows.map(toChange);
   }
 
+  /** The id of the latest catalogue change (0 when none): the catalogue's version, for metrics. */
+  async latestChangeId(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('catalogue_change')
+      .select((eb) => eb.fn.max('change_id').as('v'))
+      .executeTakeFirst();
+    return Number(row?.v ?? 0);
+  }
+
   async #requireOrganisations(trx: Trx, odsCodes: string[]): Promise<void> {
     if (odsCodes.length === 0) return;
     const found = await trx
