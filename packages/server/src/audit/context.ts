@@ -141,6 +141,11 @@ export class AuditContext {
     this.#interaction = interaction;
   }
 
+  /** The interaction the route was guarded for, if any (read on every response by the metrics). */
+  guardedInteraction(): Interaction | undefined {
+    return this.#interaction;
+  }
+
   /** What the route said: for the record builder. */
   snapshot(): {
     kind: AuditKind | undefined;

@@ -37,7 +37,7 @@ export function requestMetrics(metrics: RegistryMetrics): RequestHandler {
       if (recorded) return;
       recorded = true;
       const status = res.writableFinished ? res.statusCode : 499;
-      const interaction = base === 'token' ? 'none' : (findAudit(res)?.snapshot().interaction ?? 'none');
+      const interaction = base === 'token' ? 'none' : (findAudit(res)?.guardedInteraction() ?? 'none');
       const outcome: unknown = res.locals.outcome;
       const code = isOperationOutcomeError(outcome) ? codeLabel(outcome.issues[0]?.code) : '';
       metrics.requests.inc({ base, interaction, status: String(status), code });
