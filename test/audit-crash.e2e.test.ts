@@ -12,12 +12,7 @@ import { testBackends } from '@nir/store/testing';
 import { describe, expect, it } from 'vitest';
 import { clinicalHeaders } from './support/harness.ts';
 import { validPointer } from './support/pointers.ts';
-import {
-  demoAssertion,
-  type ServerProcess,
-  startServerProcess,
-  tokenRequest,
-} from './support/server-process.ts';
+import { demoAccessToken, type ServerProcess, startServerProcess } from './support/server-process.ts';
 
 const backends = await testBackends();
 const postgres = backends.find((b) => b.name === 'postgres');
@@ -33,12 +28,7 @@ function startServer(databaseUrl: string): Promise<ServerProcess> {
   }));
 }
 
-async function token(url: string, clientId: string, ods: string): Promise<string> {
-  const response = await tokenRequest(url, await demoAssertion(url, clientId, ods));
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`no token for ${clientId}: ${JSON.stringify(body)}`);
-  return body.access_token;
-}
+const token = demoAccessToken;
 
 const NHS_NUMBERS = ['9000000009', '9278693472', '9995001624', '9785146901', '6700028191'];
 

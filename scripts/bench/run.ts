@@ -27,11 +27,10 @@ import { freePort } from '../../test/support/free-port.ts';
 import { clinicalHeaders } from '../../test/support/harness.ts';
 import { prng } from '../../test/support/prng.ts';
 import {
-  demoAssertion,
+  demoAccessToken,
   type ServerProcess,
   startServerProcess,
   stopServerProcess,
-  tokenRequest,
 } from '../../test/support/server-process.ts';
 import { benchPatient, benchPointer } from './generate.ts';
 import { loadDataset } from './load.ts';
@@ -104,13 +103,8 @@ function rssSampler(pid: number | undefined, everyMs = 500) {
   };
 }
 
-async function token(server: ServerProcess, clientId: string, ods: string): Promise<string> {
-  const response = await tokenRequest(server.url, await demoAssertion(server.url, clientId, ods));
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token)
-    throw new Error(`token for ${clientId}: ${response.status} ${JSON.stringify(body)}`);
-  return body.access_token;
-}
+const token = (server: ServerProcess, clientId: string, ods: string) =>
+  demoAccessToken(server.url, clientId, ods);
 
 /** A clinical request's headers (a fresh X-Request-Id each time), with a FHIR JSON body or none. */
 function headers(bearer: string, ods: string, json = false): Record<string, string> {

@@ -81,3 +81,12 @@ export async function demoAssertion(url: string, clientId: string, ods: string):
     iua: demoUserClaims(ods),
   });
 }
+
+/** A demo client's access token from a running registry (its assertion signed with the demo key). */
+export async function demoAccessToken(url: string, clientId: string, ods: string): Promise<string> {
+  const response = await tokenRequest(url, await demoAssertion(url, clientId, ods));
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token)
+    throw new Error(`token for ${clientId}: ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
