@@ -10,6 +10,8 @@ export interface Row {
   errors: number;
   /** Largest server RSS seen during the scenario. */
   rssMb: number | null;
+  /** Server CPU (user + system, the process and its workers) per request during the scenario, in µs. */
+  cpuUsPerRequest?: number | null;
   /** S0's transactions per second in the same run (HTTP rows only). */
   s0?: number;
   unit?: string;
@@ -34,7 +36,17 @@ const fixed = (value: number | null | undefined, digits: number) =>
 
 /** The report as a text table. */
 export function formatTable(report: Report): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'RSS MB', '% of S0', 'what'];
+  const header = [
+    'scenario',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'RSS MB',
+    'CPU µs/req',
+    '% of S0',
+    'what',
+  ];
   const body = report.rows.map((row) => [
     row.id,
     `${fixed(row.rps, 0)}${row.unit ? ` ${row.unit}` : ''}`,
@@ -42,6 +54,7 @@ export function formatTable(report: Report): string {
     fixed(row.p99, 2),
     String(row.errors),
     fixed(row.rssMb, 0),
+    fixed(row.cpuUsPerRequest, 0),
     row.s0 ? `${((row.rps / row.s0) * 100).toFixed(1)} %` : '',
     row.name,
   ]);

@@ -36,6 +36,7 @@ import { benchPatient, benchPointer } from './generate.ts';
 import { loadDataset } from './load.ts';
 import { type BenchRequest, closedLoop, type LoadResult, openLoop, pagingWalk } from './load-generators.ts';
 import { pgbenchScript, pgbenchSelectOnly, searchScript } from './physical-limit.ts';
+import { processTreeCpuSeconds } from './process-cpu.ts';
 import { formatTable, type Row } from './report.ts';
 
 const run = promisify(execFile);
@@ -218,8 +219,14 @@ async function measured(
 ): Promise<LoadResult> {
   log(`${id}: ${name}`);
   const rss = rssSampler(target.child.pid);
+  const cpuBefore = await processTreeCpuSeconds(target.child.pid);
   const result = await work();
+  const cpuAfter = await processTreeCpuSeconds(target.child.pid);
   const rssMb = await rss.stop();
+  const cpuUsPerRequest =
+    cpuBefore === undefined || cpuAfter === undefined || result.requests === 0
+      ? null
+      : ((cpuAfter - cpuBefore) * 1e6) / result.requests;
   rows.push({
     id,
     name,
@@ -228,6 +235,7 @@ async function measured(
     p99: result.p99,
     errors: result.errors,
     rssMb,
+    cpuUsPerRequest,
     s0: s0.tps,
   });
   return result;
