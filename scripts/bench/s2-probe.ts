@@ -11,7 +11,7 @@ import { openStore } from '@nir/store';
 import { sql } from 'kysely';
 import { clinicalHeaders } from '../../test/support/harness.ts';
 import { demoAccessToken, startServerProcess, stopServerProcess } from '../../test/support/server-process.ts';
-import { closedLoop } from './load-generators.ts';
+import { type BenchRequest, closedLoop } from './load-generators.ts';
 import { processTreeCpuSeconds } from './process-cpu.ts';
 
 const { values } = parseArgs({
@@ -41,7 +41,7 @@ const server = await startServerProcess({
 });
 const bearer = await demoAccessToken(server.url, 'demo-consumer', 'RWY');
 let i = 0;
-const request = () => ({
+const request = (): BenchRequest => ({
   method: 'GET',
   path: `/consumer/FHIR/R4/DocumentReference?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|${patients[i++ % patients.length]}${values.path === 'count' ? '&_summary=count' : ''}`,
   headers: clinicalHeaders(bearer, 'RWY'),
