@@ -29,6 +29,18 @@ function eventJson(event: AuditEvent): string {
   );
 }
 
+/**
+ * The events of a batch as one JSON array: a single text parameter, which `json_array_elements`
+ * splits back into each event's own text (the `json` type keeps it as written). As an array of
+ * texts, every event was escaped again, character by character, for PostgreSQL's array
+ * syntax (pg's `escapeElement`: the largest single function of an audited search's profile).
+ */
+function eventsJson(events: readonly AuditEvent[]): string {
+  let out = '[';
+  for (let i = 0; i < events.length; i++) out += (i === 0 ? '' : ',') + eventJson(events[i] as AuditEvent);
+  return `${out}]`;
+}
+
 /** Where audit events are written: the database, or a caller's transaction. */
 export type AuditExecutor = Kysely<DatabaseSchema>;
 
@@ -210,16 +222,18 @@ export class AuditStore {
                                requester_ods, custodian_ods, patient_nhs, resource)
       SELECT e.id, e.recorded, e.request_id, e.subtype, e.ihe_transaction, e.action, e.outcome, e.client_id,
              e.requester_ods, ARRAY(SELECT json_array_elements_text(e.custodians::json)), e.patient_nhs,
-             e.resource::json
+             j.resource
       FROM unnest(${column((f) => f.id)}::uuid[], ${column((f) => f.recorded)}::timestamptz[],
                   ${column((f) => (f.requestId === null ? null : printableText(f.requestId)))}::text[],
                   ${column((f) => f.subtype)}::text[], ${column((f) => f.iheTransaction)}::text[],
                   ${column((f) => f.action)}::text[], ${column((f) => f.outcome)}::text[],
                   ${column((f) => f.clientId)}::text[], ${column((f) => f.requesterOds)}::text[],
-                  ${column((f) => JSON.stringify(f.custodianOds))}::text[], ${column((f) => f.patientNhs)}::text[],
-                  ${column((_f, i) => eventJson(events[i] as AuditEvent))}::text[])
-        AS e(id, recorded, request_id, subtype, ihe_transaction, action, outcome, client_id, requester_ods,
-             custodians, patient_nhs, resource)`.execute(executor);
+                  ${column((f) => JSON.stringify(f.custodianOds))}::text[], ${column((f) => f.patientNhs)}::text[])
+        WITH ORDINALITY AS e(id, recorded, request_id, subtype, ihe_transaction, action, outcome, client_id,
+             requester_ods, custodians, patient_nhs, n)
+      JOIN json_array_elements(${eventsJson(events)}::json) WITH ORDINALITY AS j(resource, n) USING (n)`.execute(
+      executor,
+    );
   }
 
   /** One page of matching events in `(recorded, id)` order (newest first by default). */
