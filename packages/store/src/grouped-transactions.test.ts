@@ -5,11 +5,12 @@
  * masterIdentifier: both stored, nrl-behaviour.md §3.3).
  */
 import { readFileSync } from 'node:fs';
-import type { DocumentReference } from '@medplum/fhirtypes';
-import { OperationOutcomeError, refuse } from '@nir/core';
+import type { AuditEvent, DocumentReference } from '@medplum/fhirtypes';
+import { INTERACTION_KINDS, OperationOutcomeError, refuse, toAuditEvents } from '@nir/core';
 import { testBackends } from '@nir/store/testing';
 import { sql, type Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditStore } from './audit-store.ts';
 import type { GroupedBatchReport } from './grouped-transactions.ts';
 import type { Store } from './open-store.ts';
 import {
@@ -19,6 +20,24 @@ import {
   type WriteOrigin,
 } from './pointer-repository.ts';
 import type { DatabaseSchema } from './schema.ts';
+
+/** A create's AuditEvent (what the producer service records within the write). */
+function auditEventOf(id: string): AuditEvent {
+  const [event] = toAuditEvents({
+    recorded: new Date().toISOString(),
+    requestId: `req-${id}`,
+    kind: INTERACTION_KINDS.create,
+    status: 201,
+    client: { clientId: 'demo-provider-a', verified: true },
+    requester: { ods: 'RR8', verified: true },
+    serverUrl: 'http://nir.test/producer/FHIR/R4',
+    patients: ['9000000009'],
+    pointers: [{ id, custodian: 'RR8', nhsNumber: '9000000009', versionAfter: 1 }],
+    custodians: ['RR8'],
+  });
+  if (!event) throw new Error('no event');
+  return event;
+}
 
 const EXAMPLE = new URL(
   '../../../fhir-profiles/examples/DocumentReference-example-report.json',
@@ -242,5 +261,43 @@ describe.each(await testBackends())('grouped producer writes on $name', (backend
     expect(again.stored.resource.meta?.versionId).toBe('3');
     expect((await repo().read(input.id))?.version).toBe(3);
     expect((await repo().history(input.id)).map((v) => v.action)).toEqual(['create', 'delete', 'create']);
+  });
+
+  it('writes the audit events of a batch in one statement before its commit, not those of a failed write', async () => {
+    const audit = new AuditStore(db());
+    const [a, failed, b] = [newPointer(), newPointer(), newPointer()];
+    const events = new Map([a, failed, b].map((p) => [p.id, auditEventOf(p.id)]));
+    let visibleInsideTransaction: number | undefined;
+    const write = (input: NewPointer, fail = false) =>
+      settle(
+        create(input, async (writer) => {
+          await audit.insert([events.get(input.id) as AuditEvent], writer.executor);
+          const { rows } = await sql<{ n: number }>`
+            SELECT count(*)::int AS n FROM audit_event WHERE id = ${events.get(input.id)?.id}::uuid`.execute(
+            writer.executor,
+          );
+          visibleInsideTransaction = rows[0]?.n;
+          if (fail) throw refuse('UNPROCESSABLE_ENTITY', 'refused after its audit');
+        }),
+      );
+    const results = await Promise.all([write(a), write(failed, true), write(b)]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(visibleInsideTransaction).toBe(0); // deferred to the batch's one INSERT
+    expect(await audit.read(events.get(a.id)?.id as string)).toBeDefined();
+    expect(await audit.read(events.get(failed.id)?.id as string)).toBeUndefined();
+    expect(await audit.read(events.get(b.id)?.id as string)).toBeDefined();
+  });
+
+  it('fails every write of a batch whose audit insert fails: no write is answered without its AuditEvent (R7)', async () => {
+    const audit = new AuditStore(db());
+    const [a, b] = [newPointer(), newPointer()];
+    const broken = { ...auditEventOf(b.id), id: 'not-a-uuid' };
+    const results = await Promise.all([
+      settle(create(a, (writer) => audit.insert([auditEventOf(a.id)], writer.executor))),
+      settle(create(b, (writer) => audit.insert([broken], writer.executor))),
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([false, false]);
+    expect(await repo().read(a.id)).toBeUndefined();
+    expect(await repo().read(b.id)).toBeUndefined();
   });
 });

@@ -15,6 +15,12 @@
  *   stored. A write's audit event is written by the write itself inside the same transaction
  *   (R7, R10), so it commits exactly when its write does.
  *
+ * - Rows a write adds to a table that only ever receives inserts (its AuditEvent) may be handed to
+ *   {@link addBeforeCommit} instead of inserted at once: the batch then writes those of every
+ *   write that succeeded in one statement just before COMMIT (those of a write rolled back to
+ *   its savepoint are dropped with it). If that statement fails, the whole batch fails: still
+ *   no write is answered without its audit (R7).
+ *
  * A write sees the writes before it in its batch (same transaction), as it would see them had
  * they committed just before it: the outcome is the one a serial execution in batch order gives.
  */
@@ -65,6 +71,36 @@ interface Pending {
   check: WriteCheck | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+}
+
+/** Writes the items writes deferred to just before their batch's commit, in one go. */
+export type BeforeCommitSink<T> = (items: T[], trx: Trx) => Promise<void>;
+
+/** The batch a transaction belongs to: which write runs, and what each deferred. */
+interface BatchState {
+  current: number;
+  deferred: Map<BeforeCommitSink<never>, { write: number; items: readonly unknown[] }[]>;
+}
+
+const batches = new WeakMap<object, BatchState>();
+
+/**
+ * Defers `items` to `sink`, called once with the items of every successful write of the batch
+ * just before its COMMIT, inside the transaction. True when `trx` is a grouped batch (the items
+ * are then taken); false otherwise (the caller writes them itself). `sink` must be the same
+ * function for items that belong in one statement.
+ */
+export function addBeforeCommit<T>(trx: Trx, sink: BeforeCommitSink<T>, items: readonly T[]): boolean {
+  const batch = batches.get(trx);
+  if (!batch) return false;
+  const key = sink as BeforeCommitSink<never>;
+  let list = batch.deferred.get(key);
+  if (!list) {
+    list = [];
+    batch.deferred.set(key, list);
+  }
+  list.push({ write: batch.current, items });
+  return true;
 }
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -125,7 +161,10 @@ export class GroupedTransactions {
     let failure: { error: unknown } | undefined;
     try {
       await this.#db.transaction().execute(async (trx) => {
+        const state: BatchState = { current: 0, deferred: new Map() };
+        batches.set(trx, state);
         for (const [i, pending] of batch.entries()) {
+          state.current = i;
           // One savepoint per write (plain simple-protocol text, no parameters): a failing write
           // undoes only what it did. No RELEASE: the savepoints end with the transaction.
           await sql.raw(`SAVEPOINT w${i}`).execute(trx);
@@ -138,6 +177,12 @@ export class GroupedTransactions {
             await sql.raw(`ROLLBACK TO SAVEPOINT w${i}`).execute(trx);
           }
         }
+        // What the successful writes deferred (their audit events): one statement per sink.
+        for (const [sink, list] of state.deferred) {
+          const items = list.filter((d) => settled[d.write]?.ok).flatMap((d) => d.items);
+          if (items.length > 0) await (sink as BeforeCommitSink<unknown>)(items, trx);
+        }
+        batches.delete(trx);
       });
     } catch (error) {
       failure = { error };
