@@ -7,9 +7,17 @@
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { type AuditOutcome, auditFacts, printableText, uuidv7Time } from '@nir/core';
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type SqlBool,
+  sql,
+  type Transaction,
+} from 'kysely';
 import { type AuditJsonMatch, auditJsonCriteria } from './audit-json-criteria.ts';
 import { ROLLUP_SHARDS, rollupCtes, rollupRows } from './audit-rollup.ts';
+import { addBeforeCommit } from './grouped-transactions.ts';
 import type { DatabaseSchema } from './schema.ts';
 import { isoTimestamp } from './schema.ts';
 
@@ -203,6 +211,20 @@ export class AuditStore {
    */
   async insert(events: readonly AuditEvent[], executor: Db = this.#db): Promise<void> {
     if (events.length === 0) return;
+    // In a group-committed write (grouped-transactions.ts) the events of the whole batch go in
+    // one statement just before its commit; they commit exactly with the write.
+    if (
+      executor.isTransaction &&
+      addBeforeCommit(executor as Transaction<DatabaseSchema>, this.#insertBatch, events)
+    )
+      return;
+    await this.#insertNow(events, executor);
+  }
+
+  /** The sink of a group-committed batch's events (one function per store: one statement). */
+  readonly #insertBatch = (events: AuditEvent[], trx: Db): Promise<void> => this.#insertNow(events, trx);
+
+  async #insertNow(events: readonly AuditEvent[], executor: Db): Promise<void> {
     const facts = events.map(auditFacts);
     for (const month of new Set(facts.map((f) => monthKey(f.recorded)))) {
       if (this.#months.has(month)) continue;
