@@ -19,9 +19,10 @@
 -- for the patient's rows, as every search did before. The key is unchanged, so the keyset
 -- paging and every plan that used the index before still do.
 --
--- Cost: the index holds a second, compressed copy of each pointer (about 1.6 KB an entry in
--- place of 60 bytes), written with each version; a B-tree entry may not exceed 2,704 bytes,
--- so a pointer whose compressed JSON exceeds about 2.5 KB fails to insert (SQLSTATE 54000).
+-- Cost: the index holds a second, compressed copy of each pointer (entries of about 1.3 KB,
+-- 1.8 KB of index a pointer once leaves have split, in place of about 90 bytes), written with
+-- each version; a B-tree entry may not exceed 2,704 bytes, so a pointer whose compressed JSON
+-- exceeds about 2.5 KB fails to insert (SQLSTATE 54000, answered 413 PAYLOAD_TOO_LARGE).
 DROP INDEX pointer_patient_recent;
 CREATE INDEX pointer_patient_recent ON pointer (nhs_number, created_on DESC, id DESC)
   INCLUDE (type, category, custodian, resource);
