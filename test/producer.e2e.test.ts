@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FhirBody, type FhirReply, fhirCall } from './support/fhir-call.ts';
 import { clinicalHeaders, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
 import { freshNhsNumber, validPointer } from './support/pointers.ts';
+import { prng } from './support/prng.ts';
 
 const backends = await testBackends();
 const BASE = '/producer/FHIR/R4';
@@ -141,6 +142,35 @@ describe.each(backends)('provider API on $name', (backend) => {
       const res = await call('POST', '/DocumentReference', doc);
       expect(res.status).toBe(422);
       expect(res.body.issue?.[0]?.expression).toEqual(['custodian.identifier.value']);
+    });
+
+    it('a pointer too large to index once compressed is 413 PAYLOAD_TOO_LARGE and not stored, never a 500 (migration 0011)', async () => {
+      // A B-tree entry holds at most 2,704 bytes and pointer_patient_recent carries the pointer
+      // as stored: text that does not compress (here 4 KB of hex) cannot be kept with the
+      // patient's other pointers. A 10 KB pointer of ordinary structure compresses and is kept.
+      const nhs = freshNhsNumber();
+      const random = prng(15);
+      const noise = Array.from({ length: 4000 }, () => Math.floor(random() * 36).toString(36)).join('');
+      const tooLarge = { ...pointer('RR8', nhs), description: noise };
+      const refused = await call('POST', '/DocumentReference', tooLarge);
+      expect(refused.status, refused.text).toBe(413);
+      expect(errorCode(refused.body)).toBe('PAYLOAD_TOO_LARGE');
+      expect(refused.text).not.toMatch(/index row|btree|pointer_p/);
+      const own = await call(
+        'GET',
+        `/DocumentReference?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|${nhs}`,
+      );
+      expect(own.body.total).toBe(0);
+      const many = pointer('RR8', nhs);
+      many.content = Array.from({ length: 12 }, (_, i) => ({
+        ...(many.content[0] as DocumentReference['content'][number]),
+        attachment: {
+          ...many.content[0]?.attachment,
+          url: `https://pacs.example.nhs.uk/studies/1.2.826.0.1.${i}.${Math.floor(random() * 1e9)}`,
+        },
+      }));
+      expect(JSON.stringify(many).length).toBeGreaterThan(4000);
+      await create(many);
     });
 
     it('R3/R4: a published type outside the caller’s grant is 403 AUTHOR_CREDENTIALS_ERROR', async () => {

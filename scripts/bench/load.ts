@@ -7,6 +7,12 @@
  * (ANALYZE) as after any bulk load. A loaded
  * dataset is remembered in `bench_dataset`, so running again with the same size and seed
  * reuses it.
+ *
+ * `--aged` loads the same pointers as years of publication through the API would leave them
+ * (issue 15): in time order across patients, `created_on` increasing with insertion order, so
+ * one patient's pointers are interleaved with everyone else's and sit on as many heap pages as
+ * they have pointers. The chunks are COPYed into unlogged staging tables and then inserted into
+ * `pointer` and `pointer_history` ordered by time (`INSERT … SELECT … ORDER BY created_on, id`).
  */
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
@@ -42,6 +48,8 @@ export interface LoadOptions {
   workers?: number;
   /** Show a progress bar on stderr. */
   progress?: boolean;
+  /** Insert in time order across patients (as the API would have), not patient by patient. */
+  aged?: boolean;
 }
 
 /** A loaded dataset. */
@@ -53,6 +61,8 @@ export interface LoadedDataset {
   /** Pointers per second of the load that made it (S4), or of this run if it loaded. */
   pointersPerSecond: number;
   seconds: number;
+  /** Loaded in time order across patients (`--aged`), not patient by patient. */
+  aged: boolean;
   /** The VACUUM (ANALYZE) after a load, not counted in `seconds` (absent when reused). */
   vacuumSeconds?: number;
   reused: boolean;
@@ -69,7 +79,10 @@ export function patientsFor(seed: number, target: number): number {
   return index;
 }
 
-async function copyChunk(pool: pg.Pool, chunk: LoadChunk): Promise<void> {
+/** The staging tables of an aged load: the chunks land here, then go to the real tables in time order. */
+const STAGED = { pointer: 'bench_stage_pointer', pointer_history: 'bench_stage_history' } as const;
+
+async function copyChunk(pool: pg.Pool, chunk: LoadChunk, aged: boolean): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -81,9 +94,9 @@ async function copyChunk(pool: pg.Pool, chunk: LoadChunk): Promise<void> {
         client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)),
       );
     };
-    await copy('pointer', POINTER_COLUMNS, chunk.pointer);
+    await copy(aged ? STAGED.pointer : 'pointer', POINTER_COLUMNS, chunk.pointer);
     await copy('pointer_locator', LOCATOR_COLUMNS, chunk.locator);
-    await copy('pointer_history', HISTORY_COLUMNS, chunk.history);
+    await copy(aged ? STAGED.pointer_history : 'pointer_history', HISTORY_COLUMNS, chunk.history);
     await copy('bench_patient', PATIENT_COLUMNS, chunk.patients);
     await client.query('COMMIT');
   } catch (error) {
@@ -106,6 +119,10 @@ export async function loadDataset(options: LoadOptions): Promise<LoadedDataset> 
       pointers bigint NOT NULL, seconds double precision NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now())`.execute(
       store.db,
     );
+    await sql`ALTER TABLE bench_dataset ADD COLUMN IF NOT EXISTS aged boolean NOT NULL DEFAULT false`.execute(
+      store.db,
+    );
+    const aged = options.aged ?? false;
     const grants = await ensureBenchCatalogue(new CatalogueRepository(store.db));
     const existing = await sql<{
       seed: number;
@@ -113,14 +130,16 @@ export async function loadDataset(options: LoadOptions): Promise<LoadedDataset> 
       patients: number;
       pointers: string;
       seconds: number;
+      aged: boolean;
     }>`
-      SELECT seed, target, patients, pointers, seconds FROM bench_dataset`.execute(store.db);
+      SELECT seed, target, patients, pointers, seconds, aged FROM bench_dataset`.execute(store.db);
     const loaded = existing.rows[0];
     if (
       loaded &&
       !options.fresh &&
       loaded.seed === options.seed &&
-      Number(loaded.target) === options.pointers
+      Number(loaded.target) === options.pointers &&
+      loaded.aged === aged
     ) {
       // The ids ever published: the loaded ones and what earlier runs' scenarios added.
       const live = await sql<{ n: string }>`SELECT count(*) AS n FROM pointer_locator`.execute(store.db);
@@ -132,6 +151,7 @@ export async function loadDataset(options: LoadOptions): Promise<LoadedDataset> 
         pointers: liveCount,
         seconds: loaded.seconds,
         pointersPerSecond: Number(loaded.pointers) / loaded.seconds,
+        aged,
         reused: true,
       };
     }
@@ -139,6 +159,12 @@ export async function loadDataset(options: LoadOptions): Promise<LoadedDataset> 
     await sql`TRUNCATE pointer, pointer_locator, pointer_history, bench_patient, bench_dataset`.execute(
       store.db,
     );
+    if (aged) {
+      for (const [target, staging] of Object.entries(STAGED)) {
+        await sql`DROP TABLE IF EXISTS ${sql.table(staging)}`.execute(store.db);
+        await sql`CREATE UNLOGGED TABLE ${sql.table(staging)} (LIKE ${sql.table(target)})`.execute(store.db);
+      }
+    }
 
     const patients = patientsFor(options.seed, options.pointers);
     const workerCount = options.workers ?? availableParallelism();
@@ -189,7 +215,7 @@ export async function loadDataset(options: LoadOptions): Promise<LoadedDataset> 
                 const chunk = message.chunk;
                 // Back-pressure: at most two chunks in flight to PostgreSQL.
                 while (copies.size >= 2) await Promise.race(copies);
-                const copy = copyChunk(pool, chunk).then(() => {
+                const copy = copyChunk(pool, chunk, aged).then(() => {
                   copied += chunk.pointers;
                   bar?.update(copied, { rate: Math.round(copied / ((performance.now() - started) / 1000)) });
                 });
@@ -208,6 +234,18 @@ export async function loadDataset(options: LoadOptions): Promise<LoadedDataset> 
       ),
     ).finally(() => Promise.all(workers.map((worker) => worker.terminate())));
     await Promise.all(copies);
+    if (aged) {
+      // What years of API writes leave: each row lands after every row published before it.
+      await sql`INSERT INTO pointer SELECT * FROM ${sql.table(STAGED.pointer)} ORDER BY created_on, id`.execute(
+        store.db,
+      );
+      await sql`INSERT INTO pointer_history SELECT * FROM ${sql.table(STAGED.pointer_history)} ORDER BY recorded_at, id`.execute(
+        store.db,
+      );
+      for (const staging of Object.values(STAGED)) {
+        await sql`DROP TABLE ${sql.table(staging)}`.execute(store.db);
+      }
+    }
     const seconds = (performance.now() - started) / 1000;
     bar?.stop();
     // As after any bulk load: set hint bits and the visibility map now, not during the first
@@ -215,8 +253,10 @@ export async function loadDataset(options: LoadOptions): Promise<LoadedDataset> 
     const vacuumStarted = performance.now();
     await sql`VACUUM (ANALYZE) pointer, pointer_locator, pointer_history, bench_patient`.execute(store.db);
     const vacuumSeconds = (performance.now() - vacuumStarted) / 1000;
-    await sql`INSERT INTO bench_dataset (seed, target, patients, pointers, seconds)
-      VALUES (${options.seed}, ${options.pointers}, ${patients}, ${copied}, ${seconds})`.execute(store.db);
+    await sql`INSERT INTO bench_dataset (seed, target, patients, pointers, seconds, aged)
+      VALUES (${options.seed}, ${options.pointers}, ${patients}, ${copied}, ${seconds}, ${aged})`.execute(
+      store.db,
+    );
     return {
       seed: options.seed,
       target: options.pointers,
@@ -224,6 +264,7 @@ export async function loadDataset(options: LoadOptions): Promise<LoadedDataset> 
       pointers: copied,
       seconds,
       pointersPerSecond: copied / seconds,
+      aged,
       vacuumSeconds,
       reused: false,
     };
@@ -239,6 +280,7 @@ if (import.meta.main) {
       pointers: { type: 'string', default: '1000000' },
       seed: { type: 'string', default: '1' },
       fresh: { type: 'boolean', default: false },
+      aged: { type: 'boolean', default: false },
       workers: { type: 'string' },
     },
   });
@@ -249,11 +291,12 @@ if (import.meta.main) {
     pointers: Number(values.pointers),
     seed: Number(values.seed),
     fresh: values.fresh,
+    aged: values.aged,
     ...(values.workers ? { workers: Number(values.workers) } : {}),
     progress: true,
   });
   console.log(
-    `${result.reused ? 'reused' : 'loaded'} ${result.pointers} pointers for ${result.patients} patients ` +
+    `${result.reused ? 'reused' : 'loaded'} ${result.pointers} pointers${result.aged ? ' (aged)' : ''} for ${result.patients} patients ` +
       `in ${result.seconds.toFixed(1)} s (${Math.round(result.pointersPerSecond)} pointers/s)` +
       (result.vacuumSeconds === undefined
         ? ''

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { compileTypeAccess, type Grant, readConsumerSearch, type Terminology } from '@nir/core';
 import { pageSql } from '@nir/store';
+import pg from 'pg';
 
 const run = promisify(execFile);
 
@@ -118,4 +119,86 @@ export async function pgbenchSelectOnly(
   ]);
   if (probe.stdout.trim() !== 't') await run('pgbench', ['-i', '-q', '-s', String(scale), databaseUrl]);
   return pgbench(databaseUrl, seconds, clients, ['-S']);
+}
+
+/** What one search touches, averaged over sampled patients (EXPLAIN (ANALYZE, BUFFERS)). */
+export interface SearchFootprint {
+  /** Patients sampled. */
+  samples: number;
+  /** Rows the search returned (its page, here every match). */
+  rowsPerSearch: number;
+  /** Shared buffers the statement touched (hit + read): index and heap pages. */
+  buffersPerSearch: number;
+  /** Distinct heap pages holding the patient's rows: what a search that visits the heap reads. */
+  heapPagesPerPatient: number;
+  /** Heap pages the plan's index-only scans still had to visit (Heap Fetches). */
+  heapFetchesPerSearch: number;
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Shared Hit Blocks'?: number;
+  'Shared Read Blocks'?: number;
+  'Heap Fetches'?: number;
+  Plans?: PlanNode[];
+}
+
+function heapFetches(node: PlanNode): number {
+  return (node['Heap Fetches'] ?? 0) + (node.Plans ?? []).reduce((sum, child) => sum + heapFetches(child), 0);
+}
+
+/**
+ * Runs the S0 statement (`searchScript`) under EXPLAIN (ANALYZE, BUFFERS) for `samples` random
+ * bench patients and averages what each touched; also counts the distinct heap pages of those
+ * patients' rows (from `ctid`), which is what locality decides.
+ */
+export async function searchFootprint(
+  databaseUrl: string,
+  script: string,
+  patients: number,
+  samples: number,
+): Promise<SearchFootprint> {
+  const statement = script.split('\n')[1]?.replace(/;\s*$/, '') ?? '';
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    let rows = 0;
+    let buffers = 0;
+    let pages = 0;
+    let fetches = 0;
+    for (let k = 0; k < samples; k++) {
+      const i = Math.floor((k * patients) / samples);
+      const nhs = await client.query<{ nhs_number: string }>(
+        'SELECT nhs_number FROM bench_patient WHERE i = $1',
+        [i],
+      );
+      const nhsNumber = nhs.rows[0]?.nhs_number ?? '';
+      const sqlText = statement.replace(
+        '(SELECT nhs_number FROM bench_patient WHERE i = :i)',
+        `'${nhsNumber}'`,
+      );
+      const explained = await client.query<{
+        'QUERY PLAN': { Plan: PlanNode & { 'Actual Rows': number } }[];
+      }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sqlText}`);
+      const plan = explained.rows[0]?.['QUERY PLAN'][0]?.Plan;
+      if (!plan) throw new Error('EXPLAIN returned no plan');
+      rows += plan['Actual Rows'];
+      buffers += (plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0);
+      fetches += heapFetches(plan);
+      const heap = await client.query<{ pages: string }>(
+        `SELECT count(DISTINCT (ctid::text::point)[0] || ':' || tableoid) AS pages FROM pointer WHERE nhs_number = $1`,
+        [nhsNumber],
+      );
+      pages += Number(heap.rows[0]?.pages ?? 0);
+    }
+    return {
+      samples,
+      rowsPerSearch: rows / samples,
+      buffersPerSearch: buffers / samples,
+      heapPagesPerPatient: pages / samples,
+      heapFetchesPerSearch: fetches / samples,
+    };
+  } finally {
+    await client.end();
+  }
 }

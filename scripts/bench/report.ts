@@ -29,6 +29,17 @@ export interface Report {
   /** R17: search throughput lost to the service-review rollup (rollup on vs off, back to back). */
   s5RollupCostPercent?: number | undefined;
   soak?: { minutes: number; firstMb: number; lastMb: number; growthPercent: number } | undefined;
+  /** What one search touches on the patient-grouped and the aged data (`--aged`). */
+  footprint?: { grouped: Footprint; aged: Footprint } | undefined;
+}
+
+/** What one search touched, averaged over sampled patients. */
+export interface Footprint {
+  samples: number;
+  rowsPerSearch: number;
+  buffersPerSearch: number;
+  heapPagesPerPatient: number;
+  heapFetchesPerSearch: number;
 }
 
 const fixed = (value: number | null | undefined, digits: number) =>
@@ -80,6 +91,13 @@ export function formatTable(report: Report): string {
     out.push(
       `S5 cost of the service-review rollup: ${report.s5RollupCostPercent.toFixed(1)} % of search throughput (mean of S5-rollup-on and -on2 vs S5-rollup-off, run on-off-on)`,
     );
+  }
+  if (report.footprint) {
+    for (const [layout, f] of Object.entries(report.footprint)) {
+      out.push(
+        `search footprint, ${layout} data (EXPLAIN ANALYZE BUFFERS, ${f.samples} patients): ${f.rowsPerSearch.toFixed(1)} rows, ${f.buffersPerSearch.toFixed(1)} buffers, ${f.heapFetchesPerSearch.toFixed(1)} index-only heap fetches per search; the patient's rows on ${f.heapPagesPerPatient.toFixed(1)} heap pages`,
+      );
+    }
   }
   if (report.soak) {
     out.push(

@@ -5,6 +5,8 @@
  *   pnpm bench --size 10m           10 M pointers
  *   pnpm bench --size short         100 k pointers, short scenarios: CI's run; fails on any error
  *   pnpm bench --soak-minutes 30    adds the RSS soak under S2
+ *   pnpm bench --aged               adds S0-aged and S2-aged: the same pointers loaded in time
+ *                                   order across patients (`load.ts --aged`) into <database>_aged
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/nir_bench_<size>) names a
  * scratch database, created when missing. Scenarios: S0 pgbench on the registry's own search
@@ -12,7 +14,9 @@
  * req/s); S2b paging a 500-pointer patient; S3 producer create; S4 bulk ingest (the loader);
  * S5 search with the durable audit on and off; S7 an NRL-like mix; S2-limit / S2-nolimit the
  * consumer search with the rate limiter on and off (issue 14). Prints one table (each HTTP
- * figure also as a percentage of S0) and writes it as JSON to bench-results/.
+ * figure also as a percentage of S0) and writes it as JSON to bench-results/. With `--aged`
+ * (BENCH_AGED_DATABASE_URL, default the bench database's name + `_aged`) it also reports what a
+ * search touches on each layout (EXPLAIN (ANALYZE, BUFFERS) over sampled patients).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -35,7 +39,13 @@ import {
 import { benchPatient, benchPointer } from './generate.ts';
 import { loadDataset } from './load.ts';
 import { type BenchRequest, closedLoop, type LoadResult, openLoop, pagingWalk } from './load-generators.ts';
-import { pgbenchScript, pgbenchSelectOnly, searchScript } from './physical-limit.ts';
+import {
+  pgbenchScript,
+  pgbenchSelectOnly,
+  type SearchFootprint,
+  searchFootprint,
+  searchScript,
+} from './physical-limit.ts';
 import { processTreeCpuSeconds } from './process-cpu.ts';
 import { formatTable, type Row } from './report.ts';
 
@@ -51,6 +61,7 @@ const { values } = parseArgs({
     'soak-minutes': { type: 'string', default: '0' },
     seed: { type: 'string', default: '1' },
     fresh: { type: 'boolean', default: false },
+    aged: { type: 'boolean', default: false },
   },
 });
 const size = values.size as Size;
@@ -61,6 +72,14 @@ const soakMinutes = Number(values['soak-minutes']);
 const seed = Number(values.seed);
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? `postgres://postgres@127.0.0.1:5432/nir_bench_${size}`;
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
+const agedDatabaseUrl = values.aged
+  ? (process.env.BENCH_AGED_DATABASE_URL ??
+    (() => {
+      const url = new URL(databaseUrl);
+      url.pathname = `${url.pathname}_aged`;
+      return url.toString();
+    })())
+  : undefined;
 
 function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -115,10 +134,10 @@ function headers(bearer: string, ods: string, json = false): Record<string, stri
 /** The heap limits `pnpm start` and the Dockerfile run the registry with. */
 const SERVER_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=128';
 
-async function startRegistry(extra: Record<string, string> = {}): Promise<ServerProcess> {
+async function startRegistry(extra: Record<string, string> = {}, url = databaseUrl): Promise<ServerProcess> {
   return startServerProcess({
     NODE_OPTIONS: process.env.NIR_SERVER_NODE_OPTIONS ?? SERVER_NODE_OPTIONS,
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: url,
     NIR_DEMO_MODE: 'true',
     NIR_ACCESS_TOKEN_TTL: '3600',
     NIR_DB_POOL_SIZE: process.env.NIR_DB_POOL_SIZE ?? '4',
@@ -146,6 +165,23 @@ log(
       ? ''
       : ` in ${dataset.seconds.toFixed(0)} s, then VACUUM (ANALYZE) ${dataset.vacuumSeconds.toFixed(0)} s`),
 );
+
+const agedDataset = agedDatabaseUrl
+  ? await (async () => {
+      await ensureDatabase(agedDatabaseUrl);
+      log(`aged dataset: the same pointers in time order in ${new URL(agedDatabaseUrl).pathname.slice(1)}`);
+      const loaded = await loadDataset({
+        databaseUrl: agedDatabaseUrl,
+        pointers: SIZES[size],
+        seed,
+        fresh: values.fresh,
+        aged: true,
+        progress: process.stderr.isTTY,
+      });
+      log(`${loaded.reused ? 'reused' : 'loaded'} ${loaded.pointers} aged pointers`);
+      return loaded;
+    })()
+  : undefined;
 
 const store = await openStore({ databaseUrl, poolSize: 1, migrate: false });
 const { pointerSchema } = await loadPublishedProfiles(path.join(REPO_ROOT, 'fhir-profiles'));
@@ -188,6 +224,29 @@ rows.push({
   rssMb: null,
 });
 
+// The same search on the aged data (issue 15), back to back with S0, and what each layout touches.
+let footprint: { grouped: SearchFootprint; aged: SearchFootprint } | undefined;
+let s0AgedTps = 0;
+if (agedDatabaseUrl) {
+  log('S0-aged: pgbench on the registry search SQL, aged data');
+  await pgbenchScript(agedDatabaseUrl, s0Script, Math.min(10, seconds), 8);
+  const s0aged = await pgbenchScript(agedDatabaseUrl, s0Script, seconds, 8);
+  s0AgedTps = s0aged.tps;
+  rows.push({
+    id: 'S0-aged',
+    name: 'pgbench: registry search SQL (8 clients), aged data',
+    rps: s0aged.tps,
+    p50: s0aged.latencyMs,
+    p99: null,
+    errors: s0aged.failed,
+    rssMb: null,
+  });
+  footprint = {
+    grouped: await searchFootprint(databaseUrl, s0Script, dataset.patients, 200),
+    aged: await searchFootprint(agedDatabaseUrl, s0Script, dataset.patients, 200),
+  };
+}
+
 // R16: the main registry serves its metrics, scraped once the scenarios ran (bench-results/).
 const metricsPort = await freePort();
 let server = await startRegistry({ NIR_METRICS_PORT: String(metricsPort) });
@@ -216,6 +275,7 @@ async function measured(
   name: string,
   work: () => Promise<LoadResult>,
   target: ServerProcess = server,
+  s0Tps: number = s0.tps,
 ): Promise<LoadResult> {
   log(`${id}: ${name}`);
   const rss = rssSampler(target.child.pid);
@@ -236,7 +296,7 @@ async function measured(
     errors: result.errors,
     rssMb,
     cpuUsPerRequest,
-    s0: s0.tps,
+    s0: s0Tps,
   });
   return result;
 }
@@ -245,6 +305,21 @@ await closedLoop(server.url, 32, Math.min(5, seconds), searchRequest); // warm-u
 const s2 = await measured('S2', 'search by NHS number, closed loop, 32 connections', () =>
   closedLoop(server.url, 32, seconds, searchRequest),
 );
+if (agedDatabaseUrl) {
+  // S2 on the aged data, on its own registry, straight after S2 (the main registry idles meanwhile).
+  const agedServer = await startRegistry({}, agedDatabaseUrl);
+  const agedBearer = await token(agedServer, 'demo-consumer', 'RWY');
+  const agedSearch = (): BenchRequest => ({ ...searchRequest(), headers: headers(agedBearer, 'RWY') });
+  await closedLoop(agedServer.url, 32, Math.min(5, seconds), agedSearch); // warm-up
+  await measured(
+    'S2-aged',
+    'search by NHS number, closed loop, 32 connections, aged data',
+    () => closedLoop(agedServer.url, 32, seconds, agedSearch),
+    agedServer,
+    s0AgedTps,
+  );
+  await stopServerProcess(agedServer);
+}
 await measured('S2-open', 'search by NHS number, open loop, 500 req/s', () =>
   openLoop(server.url, 500, seconds, searchRequest),
 );
@@ -389,6 +464,8 @@ const report = {
   size,
   seconds,
   dataset,
+  agedDataset,
+  footprint,
   machine: { cpus: (await import('node:os')).availableParallelism(), node: process.version },
   rows,
   s5AuditCostPercent: auditCost,

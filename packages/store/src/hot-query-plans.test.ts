@@ -9,7 +9,10 @@
  * 2. its follow-up fetch of the `pointer` row by (nhs_number, id): one partition, by its key;
  * 3. `PointerRepository.searchOwn` (producer search): one partition, by index;
  * 4. `CatalogueRepository.loadAccessContext` (the guard's read on every request, R3, R6): every
- *    catalogue table by index.
+ *    catalogue table by index;
+ * 5. the consumer search page and count (`pageSql`, `countSql`) once the visibility
+ *    map is set: an index-only scan of `pointer_patient_recent` that visits no heap page
+ *    (migration 0011, issue 15: a patient's pointers together whatever order they were written).
  * The audit search by patient is not here: `AuditStore` exposes no statement builder.
  *
  * The SQL is never re-typed: each method runs for real against a Kysely whose query log keeps
@@ -17,7 +20,7 @@
  * changes what is explained. The tables are seeded with enough rows (tens of thousands of
  * pointers, thousands of catalogue records) that the planner prefers an index when one serves.
  */
-import type { ClientInput } from '@nir/core';
+import { type ClientInput, compileTypeAccess } from '@nir/core';
 import { testBackends } from '@nir/store/testing';
 import { CompiledQuery, Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -26,6 +29,7 @@ import { CatalogueRepository } from './catalogue-repository.ts';
 import { openStore, type Store } from './open-store.ts';
 import { PointerRepository } from './pointer-repository.ts';
 import type { DatabaseSchema } from './schema.ts';
+import { countSql, pageSql } from './search-sql.ts';
 
 const MAULR = 'https://nicip.nhs.uk|MAULR';
 const MAXIB = 'https://nicip.nhs.uk|MAXIB';
@@ -40,6 +44,8 @@ interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
+  'Heap Fetches'?: number;
+  'Actual Rows'?: number;
   Plans?: PlanNode[];
 }
 
@@ -252,5 +258,33 @@ describe.runIf(postgres !== undefined)('hot query plans on postgres', () => {
     expect(new Set(scansOf(nodes).map((n) => n['Relation Name'])), text).toEqual(
       new Set(['client_system', 'organisation', 'catalogue_grant']),
     );
+  });
+
+  it('consumer search page and count: an index-only scan of pointer_patient_recent, no heap page visited once vacuumed', async () => {
+    // What a vacuumed (or autovacuumed, migration 0011) partition looks like: every page all-visible.
+    await sql`VACUUM pointer`.execute(store.db);
+    const access = compileTypeAccess({ pointerTypes: [MAULR, MAXIB], accessControls: [] });
+    const search = { nhsNumber: '0000004242', tokens: [], dates: [], summaryCount: false };
+    const covering = await sql<{ name: string }>`
+      SELECT inhrelid::regclass::text AS name FROM pg_inherits
+      WHERE inhparent = 'pointer_patient_recent'::regclass`.execute(store.db);
+    const partitionIndexes = covering.rows.map((r) => r.name);
+    expect(partitionIndexes).toHaveLength(8);
+    for (const compiled of [pageSql(search, access, 20), countSql(search, access)]) {
+      const result = await store.db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+        CompiledQuery.raw(`EXPLAIN (ANALYZE, FORMAT JSON) ${compiled.sql}`, [...compiled.parameters]),
+      );
+      const plan = result.rows[0]?.['QUERY PLAN'][0].Plan as PlanNode;
+      const nodes = nodesOf(plan);
+      const text = `${compiled.sql}\n${JSON.stringify(plan, null, 1)}`;
+      // The one-row catalogue version (R6) is read beside the pointers; the pointers are one scan.
+      const scans = scansOf(nodes).filter((n) => n['Relation Name'] !== 'catalogue_version');
+      expect(scans, text).toHaveLength(1);
+      const [scan] = scans as [PlanNode];
+      expect(scan['Node Type'], text).toBe('Index Only Scan');
+      expect(partitionIndexes, text).toContain(scan['Index Name']);
+      expect(scan['Actual Rows'], `the patient's four seeded pointers: ${text}`).toBe(4);
+      expect(scan['Heap Fetches'], text).toBe(0);
+    }
   });
 });

@@ -96,6 +96,25 @@ function fromClientError(error: unknown) {
   return refuse('BAD_REQUEST', 'The request could not be read');
 }
 
+/**
+ * A pointer too large for the index that keeps a patient's pointers together (migration 0011):
+ * PostgreSQL refuses a B-tree entry over 2,704 bytes (SQLSTATE 54000, "index row size … exceeds
+ * … maximum"), and `pointer_patient_recent` carries the DocumentReference as stored, compressed.
+ * Typical pointers are 1–2 KB stored (a 10 KB pointer of many attachments stores in under 2 KB),
+ * so this refuses only a pointer of several KB of text that does not compress: the provider's
+ * fault, a 413, never a 500.
+ */
+export function fromIndexRowLimit(error: unknown) {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== '54000' || typeof message !== 'string' || !/^index row size \d+ exceeds/.test(message)) {
+    return undefined;
+  }
+  return refuse(
+    'PAYLOAD_TOO_LARGE',
+    'DocumentReference is larger than this registry stores: its JSON, as stored (compressed), must stay under about 2.5 KB',
+  );
+}
+
 /** Express error handler: the one place that renders thrown errors. */
 export function errorHandler(error: unknown, req: Request, res: Response, _next: NextFunction): void {
   if (res.headersSent) {
@@ -108,7 +127,8 @@ export function errorHandler(error: unknown, req: Request, res: Response, _next:
     return;
   }
   // A refusal mapped here is not logged: body-parser's errors carry the raw body (issue 14.5).
-  const parsed = fromBodyParser((error ?? {}) as BodyParserError) ?? fromClientError(error);
+  const parsed =
+    fromBodyParser((error ?? {}) as BodyParserError) ?? fromClientError(error) ?? fromIndexRowLimit(error);
   if (parsed) {
     sendOutcome(res, parsed);
     return;
