@@ -355,7 +355,7 @@ if (soakMinutes > 0) {
       log: (w) =>
         log(
           `soak ${w.atMinutes.toFixed(1)} min: ${w.rps.toFixed(0)} req/s, p99 ${w.p99.toFixed(1)} ms, ` +
-            `${w.cpuUsPerRequest?.toFixed(0) ?? '–'} µs CPU/search, ${w.bytesPerResponse.toFixed(0)} B/response, ` +
+            `${w.cpuUsPerRequest?.toFixed(0) ?? '–'} µs CPU/search (PostgreSQL ${w.pgCpuUsPerRequest?.toFixed(0) ?? '–'}), ${w.bytesPerResponse.toFixed(0)} B/response, ` +
             `${w.audit.rows} audit rows (${(w.audit.heapMb + w.audit.indexMb).toFixed(0)} MB)`,
         ),
     });

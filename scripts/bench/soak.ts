@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { type BenchRequest, closedLoop } from './load-generators.ts';
-import { processTreeCpuSeconds } from './process-cpu.ts';
+import { processesCpuSeconds, processTreeCpuSeconds } from './process-cpu.ts';
 
 /** The audit trail's size at one moment. */
 export interface AuditSize {
@@ -33,6 +33,11 @@ export interface SoakWindow {
   errors: number;
   /** Server CPU (user + system, process tree) per search in the window, µs. */
   cpuUsPerRequest: number | null;
+  /**
+   * CPU of the registry's PostgreSQL backends per search in the window, µs (the audit INSERT and
+   * its rollup run there). Backends that ended during the window are not counted.
+   */
+  pgCpuUsPerRequest: number | null;
   /** Mean response size, bytes (bigger answers cost more CPU: a drift of the data, not the audit). */
   bytesPerResponse: number;
   rssMb: number | null;
@@ -104,10 +109,21 @@ export async function soak<DB>(options: {
   log?: (window: SoakWindow) => void;
 }): Promise<SoakResult> {
   const windows: SoakWindow[] = [];
+  // The registry's backends: every connection to this database but the watcher's own.
+  const backends = async () =>
+    (
+      await sql<{ pid: number }>`
+        SELECT pid FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`.execute(
+        options.db,
+      )
+    ).rows.map((r) => Number(r.pid));
   const count = Math.max(1, Math.round((options.minutes * 60) / options.windowSeconds));
   let elapsed = 0;
   for (let i = 0; i < count; i++) {
     const cpuBefore = await processTreeCpuSeconds(options.pid);
+    const pids = await backends();
+    const pgBefore = await processesCpuSeconds(pids);
     const result = await closedLoop(
       options.url,
       options.connections ?? 32,
@@ -115,6 +131,7 @@ export async function soak<DB>(options: {
       options.request,
     );
     const cpuAfter = await processTreeCpuSeconds(options.pid);
+    const pgAfter = await processesCpuSeconds(pids);
     elapsed += result.seconds;
     const window: SoakWindow = {
       atMinutes: elapsed / 60,
@@ -125,6 +142,10 @@ export async function soak<DB>(options: {
         cpuBefore === undefined || cpuAfter === undefined || result.requests === 0
           ? null
           : ((cpuAfter - cpuBefore) * 1e6) / result.requests,
+      pgCpuUsPerRequest:
+        pgBefore === undefined || pgAfter === undefined || result.requests === 0
+          ? null
+          : ((pgAfter - pgBefore) * 1e6) / result.requests,
       bytesPerResponse: result.requests === 0 ? 0 : (result.bytes ?? 0) / result.requests,
       rssMb: await rssMb(options.pid),
       audit: await auditSize(options.db),
@@ -156,6 +177,7 @@ export function formatSoak(result: SoakResult): string {
     'req/s',
     'p99 ms',
     'CPU µs/req',
+    'PG µs/req',
     'B/resp',
     'RSS MB',
     'audit rows',
@@ -169,6 +191,7 @@ export function formatSoak(result: SoakResult): string {
     fixed(w.rps, 0),
     fixed(w.p99, 1),
     fixed(w.cpuUsPerRequest, 0),
+    fixed(w.pgCpuUsPerRequest, 0),
     fixed(w.bytesPerResponse, 0),
     fixed(w.rssMb, 0),
     String(w.audit.rows),
