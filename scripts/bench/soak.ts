@@ -22,6 +22,10 @@ export interface AuditSize {
   rollupMb: number;
   /** Dead row versions in the rollup tables (hot rows updated by every batch). */
   rollupDeadRows: number;
+  /** Index blocks of the audit partitions found in shared buffers, so far (pg_statio). */
+  indexBlocksHit: number;
+  /** Index blocks of the audit partitions read from outside shared buffers, so far (pg_statio). */
+  indexBlocksRead: number;
 }
 
 /** One window of the soak. */
@@ -41,6 +45,13 @@ export interface SoakWindow {
   /** Mean response size, bytes (bigger answers cost more CPU: a drift of the data, not the audit). */
   bytesPerResponse: number;
   rssMb: number | null;
+  /**
+   * Audit index blocks touched per search in the window (hit + read; the audit INSERT's index
+   * maintenance: B-tree depth and the random patient key show here, free of the machine's load).
+   */
+  auditIndexBlocksPerRequest: number | null;
+  /** Of those, blocks read from outside shared buffers per search. */
+  auditIndexReadsPerRequest: number | null;
   audit: AuditSize;
 }
 
@@ -62,6 +73,8 @@ export async function auditSize<DB>(db: Kysely<DB>): Promise<AuditSize> {
     index: string | null;
     rollup: string | null;
     dead: string | null;
+    hit: string | null;
+    read: string | null;
   }>`
     WITH parts AS (
       SELECT i.inhrelid AS oid FROM pg_inherits i WHERE i.inhparent = 'audit_event'::regclass
@@ -71,7 +84,9 @@ export async function auditSize<DB>(db: Kysely<DB>): Promise<AuditSize> {
       (SELECT sum(pg_table_size(p.oid)) FROM parts p) AS heap,
       (SELECT sum(pg_indexes_size(p.oid)) FROM parts p) AS index,
       (SELECT sum(pg_total_relation_size(r)) FROM unnest(ARRAY['audit_rollup'::regclass, 'audit_access_rollup'::regclass]) AS r) AS rollup,
-      (SELECT sum(n_dead_tup) FROM pg_stat_user_tables WHERE relname IN ('audit_rollup', 'audit_access_rollup')) AS dead
+      (SELECT sum(n_dead_tup) FROM pg_stat_user_tables WHERE relname IN ('audit_rollup', 'audit_access_rollup')) AS dead,
+      (SELECT sum(s.idx_blks_hit) FROM pg_statio_user_tables s JOIN parts p ON p.oid = s.relid) AS hit,
+      (SELECT sum(s.idx_blks_read) FROM pg_statio_user_tables s JOIN parts p ON p.oid = s.relid) AS read
   `.execute(db);
   const row = rows[0];
   const mb = (v: string | null | undefined) => Number(v ?? 0) / 1024 / 1024;
@@ -81,6 +96,8 @@ export async function auditSize<DB>(db: Kysely<DB>): Promise<AuditSize> {
     indexMb: mb(row?.index),
     rollupMb: mb(row?.rollup),
     rollupDeadRows: Number(row?.dead ?? 0),
+    indexBlocksHit: Number(row?.hit ?? 0),
+    indexBlocksRead: Number(row?.read ?? 0),
   };
 }
 
@@ -120,6 +137,7 @@ export async function soak<DB>(options: {
     ).rows.map((r) => Number(r.pid));
   const count = Math.max(1, Math.round((options.minutes * 60) / options.windowSeconds));
   let elapsed = 0;
+  let last = await auditSize(options.db);
   for (let i = 0; i < count; i++) {
     const cpuBefore = await processTreeCpuSeconds(options.pid);
     const pids = await backends();
@@ -148,8 +166,21 @@ export async function soak<DB>(options: {
           : ((pgAfter - pgBefore) * 1e6) / result.requests,
       bytesPerResponse: result.requests === 0 ? 0 : (result.bytes ?? 0) / result.requests,
       rssMb: await rssMb(options.pid),
+      auditIndexBlocksPerRequest: null,
+      auditIndexReadsPerRequest: null,
       audit: await auditSize(options.db),
     };
+    if (result.requests > 0) {
+      window.auditIndexBlocksPerRequest =
+        (window.audit.indexBlocksHit +
+          window.audit.indexBlocksRead -
+          last.indexBlocksHit -
+          last.indexBlocksRead) /
+        result.requests;
+      window.auditIndexReadsPerRequest =
+        (window.audit.indexBlocksRead - last.indexBlocksRead) / result.requests;
+    }
+    last = window.audit;
     windows.push(window);
     options.log?.(window);
   }
@@ -183,6 +214,8 @@ export function formatSoak(result: SoakResult): string {
     'audit rows',
     'heap MB',
     'idx MB',
+    'idx blk/req',
+    'idx rd/req',
     'rollup MB',
     'rollup dead',
   ];
@@ -197,6 +230,8 @@ export function formatSoak(result: SoakResult): string {
     String(w.audit.rows),
     fixed(w.audit.heapMb, 1),
     fixed(w.audit.indexMb, 1),
+    fixed(w.auditIndexBlocksPerRequest, 1),
+    fixed(w.auditIndexReadsPerRequest, 2),
     fixed(w.audit.rollupMb, 2),
     String(w.audit.rollupDeadRows),
   ]);
