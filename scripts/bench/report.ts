@@ -32,6 +32,8 @@ export interface Report {
   s5RollupCostPercent?: number | undefined;
   /** The soak's series (per window: req/s, p99, CPU per search, RSS, audit size). */
   soak?: SoakResult | undefined;
+  /** After the soak: a restarted registry's first minute, in windows of 10 s. */
+  restart?: SoakResult | undefined;
 }
 
 const fixed = (value: number | null | undefined, digits: number) =>
@@ -90,6 +92,9 @@ export function formatTable(report: Report): string {
   }
   if (report.soak) {
     out.push(formatSoak(report.soak));
+  }
+  if (report.restart) {
+    out.push(`after a restart: ${formatSoak(report.restart)}`);
   }
   return out.join('\n');
 }

@@ -6,7 +6,8 @@
  *   pnpm bench --size short         100 k pointers, short scenarios: CI's run; fails on any error
  *   pnpm bench --soak-minutes 30    adds the soak under S2: per window (--soak-window-seconds, default
  *                                   60) req/s, p99, server CPU per search, RSS and the audit's size,
- *                                   then a restart of the registry and S2 again (S2-restart)
+ *                                   then a restart of the registry and S2 again (S2-restart, one
+ *                                   minute in windows of 10 s: the warm-up of a fresh process shows)
  *   pnpm bench --soak-only --soak-minutes 5   the soak and its restart leg alone (no S0–S7)
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/nir_bench_<size>) names a
@@ -380,13 +381,45 @@ async function searchPhase(id: string, name: string, env: Record<string, string>
   await stopServerProcess(server);
   return result;
 }
+let restart: SoakResult | undefined;
 if (soak) {
-  // The issue saw the rise after a restart: a fresh registry on the audit the soak left.
-  await searchPhase(
-    'S2-restart',
-    'search after the soak, registry restarted (the audit as the soak left it)',
-    {},
-  );
+  // The issue saw the rise after a restart: a fresh registry on the audit the soak left, the
+  // same warm-up as S2, then a minute in windows of 10 s (a fresh process costs more per search
+  // at first: its first windows are to be compared with the soak's first, not its last).
+  server = await startRegistry();
+  const bearer = await token(server, 'demo-consumer', 'RWY');
+  const request = (): BenchRequest => ({ ...searchRequest(), headers: headers(bearer, 'RWY') });
+  await closedLoop(server.url, 32, Math.min(5, seconds), request); // warm-up
+  const watcher = await openStore({ databaseUrl, poolSize: 1, migrate: false });
+  try {
+    const pid = server.child.pid;
+    const cpuBefore = await processTreeCpuSeconds(pid);
+    const series = await runSoak({
+      url: server.url,
+      pid,
+      db: watcher.db,
+      minutes: 1,
+      windowSeconds: 10,
+      request,
+    });
+    restart = series;
+    const cpuAfter = await processTreeCpuSeconds(pid);
+    const requests = series.windows.reduce((n, w) => n + w.requests, 0);
+    rows.push({
+      id: 'S2-restart',
+      name: 'search for 1 min after the soak, registry restarted (the audit as the soak left it)',
+      rps: requests / ((series.windows.at(-1)?.atMinutes ?? 1) * 60),
+      p50: null,
+      p99: Math.max(...series.windows.map((w) => w.p99)),
+      errors: series.windows.reduce((n, w) => n + w.errors, 0),
+      rssMb: Math.max(...series.windows.map((w) => w.rssMb ?? 0)),
+      cpuUsPerRequest:
+        cpuBefore === undefined || cpuAfter === undefined ? null : ((cpuAfter - cpuBefore) * 1e6) / requests,
+    });
+  } finally {
+    await watcher.close();
+    await stopServerProcess(server);
+  }
 }
 
 let auditCost: number | undefined;
@@ -444,6 +477,7 @@ const report: Report & { when: string } & Record<string, unknown> = {
   s2LimiterCostPercent: limiterCost,
   s5RollupCostPercent: rollupCost,
   soak,
+  restart,
 };
 process.stdout.write(`${formatTable(report)}\n`);
 await mkdir(path.join(REPO_ROOT, 'bench-results'), { recursive: true });

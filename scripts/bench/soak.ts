@@ -32,6 +32,8 @@ export interface AuditSize {
 export interface SoakWindow {
   /** Minutes since the soak began, at the end of the window. */
   atMinutes: number;
+  /** Searches answered in the window. */
+  requests: number;
   rps: number;
   p99: number;
   errors: number;
@@ -153,6 +155,7 @@ export async function soak<DB>(options: {
     elapsed += result.seconds;
     const window: SoakWindow = {
       atMinutes: elapsed / 60,
+      requests: result.requests,
       rps: result.rps,
       p99: result.p99,
       errors: result.errors,
