@@ -103,6 +103,20 @@ export function pointersFor(random: () => number): number {
   return n;
 }
 
+/** Patients the bench's writes spread over (see `writtenPatientIndex`). */
+export const WRITTEN_PATIENTS = 100_000;
+
+/**
+ * The index of a patient the bench's writes (S3, S7) publish for, from a draw in [0, 1): never
+ * one of the `loaded` patients the searches ask for (a gap of 100 covers neighbouring indices
+ * that share an NHS number). Writing for searched patients made a reused dataset's searches
+ * answer more pointers each run (some 35,000 a run), and so cost more CPU, a drift of the data
+ * taken for a cost of the growing audit (issue 15).
+ */
+export function writtenPatientIndex(loaded: number, draw: number): number {
+  return loaded + 100 + Math.floor(draw * WRITTEN_PATIENTS);
+}
+
 /** The population of patient `index` (deterministic from seed and index). */
 export function benchPatient(seed: number, index: number): BenchPatient {
   const random = prng(seed * 1_000_003 + index);

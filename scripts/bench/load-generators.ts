@@ -24,6 +24,8 @@ export interface LoadResult {
   p99: number;
   /** Non-2xx answers, socket errors and timeouts. */
   errors: number;
+  /** Response bytes read (headers and bodies), where the generator counts them. */
+  bytes?: number;
 }
 
 /** Closed loop: `connections` connections for `seconds`, each request from `next()`. */
@@ -60,6 +62,7 @@ export async function closedLoop(
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors + result.timeouts,
+    bytes: result.throughput.total,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcStat, processTreeCpuSeconds } from './process-cpu.ts';
+import { parseProcStat, processesCpuSeconds, processTreeCpuSeconds } from './process-cpu.ts';
 
 describe('process CPU from /proc', () => {
   it('reads pid, parent and utime + stime, whatever the command name holds', () => {
@@ -14,5 +14,14 @@ describe('process CPU from /proc', () => {
     while (Date.now() < end) Math.sqrt(Math.random());
     const after = (await processTreeCpuSeconds(process.pid)) ?? 0;
     expect(after).toBeGreaterThan(before);
+  });
+
+  it.runIf(process.platform === 'linux')('counts listed processes, and none that ended', async () => {
+    const before = (await processesCpuSeconds([process.pid, 2 ** 22 + 1])) ?? 0;
+    const end = Date.now() + 60;
+    while (Date.now() < end) Math.sqrt(Math.random());
+    const after = (await processesCpuSeconds([process.pid, 2 ** 22 + 1])) ?? 0;
+    expect(after).toBeGreaterThan(before);
+    expect(await processesCpuSeconds([])).toBe(0);
   });
 });

@@ -61,3 +61,21 @@ export async function processTreeCpuSeconds(pid: number | undefined): Promise<nu
   }
   return ticks / TICKS_PER_SECOND;
 }
+
+/**
+ * CPU seconds used so far by each of `pids` (no descendants), summed; processes that ended are
+ * not counted. The soak reads the registry's PostgreSQL backends with it: the audit INSERT's
+ * cost lands there, not in the registry's process.
+ */
+export async function processesCpuSeconds(pids: readonly number[]): Promise<number | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      ticks += parseProcStat(await readFile(`/proc/${pid}/stat`, 'utf8'))?.ticks ?? 0;
+    } catch {
+      // the backend ended
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
+}

@@ -1,4 +1,5 @@
 /** The bench's table: one row per scenario, each HTTP figure also as a percentage of S0. */
+import { formatSoak, type SoakResult } from './soak.ts';
 
 /** One scenario's figures. */
 export interface Row {
@@ -23,12 +24,16 @@ export interface Report {
   seconds: number;
   dataset: { pointers: number; patients: number };
   rows: Row[];
-  s5AuditCostPercent: number;
+  /** Search throughput lost to the durable audit (S2 vs S5-off); absent in a soak-only run. */
+  s5AuditCostPercent?: number | undefined;
   /** Throughput lost to the rate limiter on the consumer search (S2-limit vs S2-nolimit), when measured. */
   s2LimiterCostPercent?: number | undefined;
   /** R17: search throughput lost to the service-review rollup (rollup on vs off, back to back). */
   s5RollupCostPercent?: number | undefined;
-  soak?: { minutes: number; firstMb: number; lastMb: number; growthPercent: number } | undefined;
+  /** The soak's series (per window: req/s, p99, CPU per search, RSS, audit size). */
+  soak?: SoakResult | undefined;
+  /** After the soak: a restarted registry's first minute, in windows of 10 s. */
+  restart?: SoakResult | undefined;
   /** What one search touches on the patient-grouped and the aged data (`--aged`). */
   footprint?: { grouped: Footprint; aged: Footprint } | undefined;
 }
@@ -80,8 +85,12 @@ export function formatTable(report: Report): string {
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),
-    `S5 cost of durable audit: ${report.s5AuditCostPercent.toFixed(1)} % of search throughput (S2 vs S5-off)`,
   ];
+  if (report.s5AuditCostPercent !== undefined) {
+    out.push(
+      `S5 cost of durable audit: ${report.s5AuditCostPercent.toFixed(1)} % of search throughput (S2 vs S5-off)`,
+    );
+  }
   if (report.s2LimiterCostPercent !== undefined) {
     out.push(
       `rate limiter cost: ${report.s2LimiterCostPercent.toFixed(1)} % of search throughput (S2-limit vs S2-nolimit, two fresh registries back to back)`,
@@ -100,9 +109,10 @@ export function formatTable(report: Report): string {
     }
   }
   if (report.soak) {
-    out.push(
-      `soak ${report.soak.minutes} min under S2: RSS ${report.soak.firstMb.toFixed(0)} MB → ${report.soak.lastMb.toFixed(0)} MB (${report.soak.growthPercent.toFixed(1)} %)`,
-    );
+    out.push(formatSoak(report.soak));
+  }
+  if (report.restart) {
+    out.push(`after a restart: ${formatSoak(report.restart)}`);
   }
   return out.join('\n');
 }

@@ -4,9 +4,13 @@
  *   pnpm bench                      1 M pointers (loaded once into nir_bench_1m, then reused)
  *   pnpm bench --size 10m           10 M pointers
  *   pnpm bench --size short         100 k pointers, short scenarios: CI's run; fails on any error
- *   pnpm bench --soak-minutes 30    adds the RSS soak under S2
  *   pnpm bench --aged               adds S0-aged and S2-aged: the same pointers loaded in time
  *                                   order across patients (`load.ts --aged`) into <database>_aged
+ *   pnpm bench --soak-minutes 30    adds the soak under S2: per window (--soak-window-seconds, default
+ *                                   60) req/s, p99, server CPU per search, RSS and the audit's size,
+ *                                   then a restart of the registry and S2 again (S2-restart, one
+ *                                   minute in windows of 10 s: the warm-up of a fresh process shows)
+ *   pnpm bench --soak-only --soak-minutes 5   the soak and its restart leg alone (no S0–S7)
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/nir_bench_<size>) names a
  * scratch database, created when missing. Scenarios: S0 pgbench on the registry's own search
@@ -36,7 +40,7 @@ import {
   startServerProcess,
   stopServerProcess,
 } from '../../test/support/server-process.ts';
-import { benchPatient, benchPointer } from './generate.ts';
+import { benchPatient, benchPointer, writtenPatientIndex } from './generate.ts';
 import { loadDataset } from './load.ts';
 import { type BenchRequest, closedLoop, type LoadResult, openLoop, pagingWalk } from './load-generators.ts';
 import {
@@ -47,7 +51,8 @@ import {
   searchScript,
 } from './physical-limit.ts';
 import { processTreeCpuSeconds } from './process-cpu.ts';
-import { formatTable, type Row } from './report.ts';
+import { formatTable, type Report, type Row } from './report.ts';
+import { soak as runSoak, type SoakResult } from './soak.ts';
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,6 +64,8 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1m' },
     seconds: { type: 'string' },
     'soak-minutes': { type: 'string', default: '0' },
+    'soak-window-seconds': { type: 'string', default: '60' },
+    'soak-only': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
     fresh: { type: 'boolean', default: false },
     aged: { type: 'boolean', default: false },
@@ -69,6 +76,9 @@ if (!(size in SIZES)) throw new Error(`--size must be one of ${Object.keys(SIZES
 const short = size === 'short';
 const seconds = Number(values.seconds ?? (short ? 5 : 20));
 const soakMinutes = Number(values['soak-minutes']);
+const soakWindowSeconds = Number(values['soak-window-seconds']);
+const soakOnly = values['soak-only'];
+if (soakOnly && !(soakMinutes > 0)) throw new Error('--soak-only needs --soak-minutes');
 const seed = Number(values.seed);
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? `postgres://postgres@127.0.0.1:5432/nir_bench_${size}`;
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -200,29 +210,33 @@ const random = prng(seed + 99);
 const randomPatient = () => patients[Math.floor(random() * patients.length)] as string;
 const rows: Row[] = [];
 
-log('S0: pgbench on the registry search SQL and pgbench -S');
-// Warm first: S0 is the limit on the data as the HTTP scenarios then find it, not a cold cache.
-await pgbenchScript(databaseUrl, s0Script, Math.min(10, seconds), 8);
-const s0 = await pgbenchScript(databaseUrl, s0Script, seconds, 8);
-const s0select = await pgbenchSelectOnly(databaseUrl, seconds, 8, 10);
-rows.push({
-  id: 'S0',
-  name: 'pgbench: registry search SQL (8 clients)',
-  rps: s0.tps,
-  p50: s0.latencyMs,
-  p99: null,
-  errors: s0.failed,
-  rssMb: null,
-});
-rows.push({
-  id: 'S0-S',
-  name: 'pgbench -S (8 clients)',
-  rps: s0select.tps,
-  p50: s0select.latencyMs,
-  p99: null,
-  errors: s0select.failed,
-  rssMb: null,
-});
+let s0Tps: number | undefined;
+if (!soakOnly) {
+  log('S0: pgbench on the registry search SQL and pgbench -S');
+  // Warm first: S0 is the limit on the data as the HTTP scenarios then find it, not a cold cache.
+  await pgbenchScript(databaseUrl, s0Script, Math.min(10, seconds), 8);
+  const s0 = await pgbenchScript(databaseUrl, s0Script, seconds, 8);
+  s0Tps = s0.tps;
+  const s0select = await pgbenchSelectOnly(databaseUrl, seconds, 8, 10);
+  rows.push({
+    id: 'S0',
+    name: 'pgbench: registry search SQL (8 clients)',
+    rps: s0.tps,
+    p50: s0.latencyMs,
+    p99: null,
+    errors: s0.failed,
+    rssMb: null,
+  });
+  rows.push({
+    id: 'S0-S',
+    name: 'pgbench -S (8 clients)',
+    rps: s0select.tps,
+    p50: s0select.latencyMs,
+    p99: null,
+    errors: s0select.failed,
+    rssMb: null,
+  });
+}
 
 // The same search on the aged data (issue 15), back to back with S0, and what each layout touches.
 let footprint: { grouped: SearchFootprint; aged: SearchFootprint } | undefined;
@@ -260,7 +274,9 @@ const searchRequest = (): BenchRequest => ({
 let created = 0;
 const now = new Date();
 const createBody = (): DocumentReference => {
-  const patient = benchPatient(seed, Math.floor(random() * patients.length));
+  // Never a patient the searches ask for: S2 answers the same pointers however often the
+  // dataset is reused (the writes of earlier runs made searches grow, issue 15).
+  const patient = benchPatient(seed, writtenPatientIndex(dataset.patients, random()));
   return benchPointer(seed + 7, patient, 1_000 + created++, now, 'RR8');
 };
 const createRequest = (): BenchRequest => ({
@@ -275,7 +291,7 @@ async function measured(
   name: string,
   work: () => Promise<LoadResult>,
   target: ServerProcess = server,
-  s0Tps: number = s0.tps,
+  s0Reference: number | undefined = s0Tps,
 ): Promise<LoadResult> {
   log(`${id}: ${name}`);
   const rss = rssSampler(target.child.pid);
@@ -296,7 +312,7 @@ async function measured(
     errors: result.errors,
     rssMb,
     cpuUsPerRequest,
-    s0: s0Tps,
+    ...(s0Reference === undefined ? {} : { s0: s0Reference }),
   });
   return result;
 }
@@ -320,107 +336,113 @@ if (agedDatabaseUrl) {
   );
   await stopServerProcess(agedServer);
 }
-await measured('S2-open', 'search by NHS number, open loop, 500 req/s', () =>
-  openLoop(server.url, 500, seconds, searchRequest),
-);
-if (bigPatient) {
-  await measured('S2b', `paging a ${bigPatient.pointers}-pointer patient (_count=100), 4 clients`, () =>
-    pagingWalk(server.url, 4, seconds, () => ({
-      method: 'GET',
-      path: `/consumer/FHIR/R4/DocumentReference?subject:identifier=${NHS}|${bigPatient.nhs_number}&_count=100`,
-      headers: headers(consumer, 'RWY'),
-    })),
+if (!soakOnly) {
+  await measured('S2-open', 'search by NHS number, open loop, 500 req/s', () =>
+    openLoop(server.url, 500, seconds, searchRequest),
+  );
+  if (bigPatient) {
+    await measured('S2b', `paging a ${bigPatient.pointers}-pointer patient (_count=100), 4 clients`, () =>
+      pagingWalk(server.url, 4, seconds, () => ({
+        method: 'GET',
+        path: `/consumer/FHIR/R4/DocumentReference?subject:identifier=${NHS}|${bigPatient.nhs_number}&_count=100`,
+        headers: headers(consumer, 'RWY'),
+      })),
+    );
+  }
+  await measured('S3', 'producer create (validation, catalogue, audit), 32 connections', () =>
+    closedLoop(server.url, 32, seconds, createRequest),
+  );
+  rows.push({
+    id: 'S4',
+    name: `bulk ingest: COPY loader, API validation (${dataset.reused ? 'when the dataset was loaded' : 'this run'})`,
+    rps: dataset.pointersPerSecond,
+    p50: null,
+    p99: null,
+    errors: 0,
+    rssMb: null,
+    unit: 'pointers/s',
+  });
+
+  // S7: an NRL-like mix. Updates and deletes act on pointers created for the purpose.
+  const own: { id: string; body: DocumentReference }[] = [];
+  for (let i = 0; i < Math.ceil(s2.rps * seconds * 0.035); i++) {
+    const body = createBody();
+    const response = await fetch(`${server.url}/producer/FHIR/R4/DocumentReference`, {
+      method: 'POST',
+      headers: headers(provider, 'RR8', true),
+      body: JSON.stringify(body),
+    });
+    const id = response.headers.get('location')?.split('/').pop();
+    if (response.status !== 201 || !id) throw new Error(`S7 setup create answered ${response.status}`);
+    own.push({ id, body });
+  }
+  let readIds = own.map((o) => o.id);
+  const mixed = (): BenchRequest => {
+    const draw = random();
+    if (draw < 0.7) return searchRequest();
+    if (draw < 0.85 && readIds.length > 0) {
+      return {
+        method: 'GET',
+        path: `/consumer/FHIR/R4/DocumentReference/${readIds[Math.floor(random() * readIds.length)]}`,
+        headers: headers(consumer, 'RWY'),
+      };
+    }
+    if (draw < 0.9) {
+      return { ...searchRequest(), path: `${searchRequest().path}&_summary=count` };
+    }
+    if (draw < 0.97 || own.length === 0) return createRequest();
+    const target = own.pop() as { id: string; body: DocumentReference };
+    readIds = readIds.filter((id) => id !== target.id);
+    if (draw < 0.985) {
+      return {
+        method: 'PUT',
+        path: `/producer/FHIR/R4/DocumentReference/${target.id}`,
+        headers: headers(provider, 'RR8', true),
+        body: JSON.stringify({
+          ...target.body,
+          id: target.id,
+          description: `${target.body.description} (amended)`,
+        }),
+      };
+    }
+    return {
+      method: 'DELETE',
+      path: `/producer/FHIR/R4/DocumentReference/${target.id}`,
+      headers: headers(provider, 'RR8'),
+    };
+  };
+  await measured('S7', 'NRL-like mix: search 70 %, read 15 %, count 5 %, create 7 %, update/delete 3 %', () =>
+    closedLoop(server.url, 32, seconds, mixed),
   );
 }
-await measured('S3', 'producer create (validation, catalogue, audit), 32 connections', () =>
-  closedLoop(server.url, 32, seconds, createRequest),
-);
-rows.push({
-  id: 'S4',
-  name: `bulk ingest: COPY loader, API validation (${dataset.reused ? 'when the dataset was loaded' : 'this run'})`,
-  rps: dataset.pointersPerSecond,
-  p50: null,
-  p99: null,
-  errors: 0,
-  rssMb: null,
-  unit: 'pointers/s',
-});
 
-// S7: an NRL-like mix. Updates and deletes act on pointers created for the purpose.
-const own: { id: string; body: DocumentReference }[] = [];
-for (let i = 0; i < Math.ceil(s2.rps * seconds * 0.035); i++) {
-  const body = createBody();
-  const response = await fetch(`${server.url}/producer/FHIR/R4/DocumentReference`, {
-    method: 'POST',
-    headers: headers(provider, 'RR8', true),
-    body: JSON.stringify(body),
-  });
-  const id = response.headers.get('location')?.split('/').pop();
-  if (response.status !== 201 || !id) throw new Error(`S7 setup create answered ${response.status}`);
-  own.push({ id, body });
-}
-let readIds = own.map((o) => o.id);
-const mixed = (): BenchRequest => {
-  const draw = random();
-  if (draw < 0.7) return searchRequest();
-  if (draw < 0.85 && readIds.length > 0) {
-    return {
-      method: 'GET',
-      path: `/consumer/FHIR/R4/DocumentReference/${readIds[Math.floor(random() * readIds.length)]}`,
-      headers: headers(consumer, 'RWY'),
-    };
-  }
-  if (draw < 0.9) {
-    return { ...searchRequest(), path: `${searchRequest().path}&_summary=count` };
-  }
-  if (draw < 0.97 || own.length === 0) return createRequest();
-  const target = own.pop() as { id: string; body: DocumentReference };
-  readIds = readIds.filter((id) => id !== target.id);
-  if (draw < 0.985) {
-    return {
-      method: 'PUT',
-      path: `/producer/FHIR/R4/DocumentReference/${target.id}`,
-      headers: headers(provider, 'RR8', true),
-      body: JSON.stringify({
-        ...target.body,
-        id: target.id,
-        description: `${target.body.description} (amended)`,
-      }),
-    };
-  }
-  return {
-    method: 'DELETE',
-    path: `/producer/FHIR/R4/DocumentReference/${target.id}`,
-    headers: headers(provider, 'RR8'),
-  };
-};
-await measured('S7', 'NRL-like mix: search 70 %, read 15 %, count 5 %, create 7 %, update/delete 3 %', () =>
-  closedLoop(server.url, 32, seconds, mixed),
-);
-
-let soak: { minutes: number; firstMb: number; lastMb: number; growthPercent: number } | undefined;
+let soak: SoakResult | undefined;
 if (soakMinutes > 0) {
-  log(`soak: S2 for ${soakMinutes} min, RSS sampled every 10 s`);
-  const rss = rssSampler(server.child.pid, 10_000);
-  await closedLoop(server.url, 32, soakMinutes * 60, searchRequest);
-  await rss.stop();
-  const window = Math.max(1, Math.floor(rss.samples.length / 10));
-  const firstMb = Math.max(...rss.samples.slice(0, window));
-  const lastMb = Math.max(...rss.samples.slice(-window));
-  soak = { minutes: soakMinutes, firstMb, lastMb, growthPercent: ((lastMb - firstMb) / firstMb) * 100 };
+  log(
+    `soak: S2 for ${soakMinutes} min in windows of ${soakWindowSeconds} s (CPU per search, RSS, audit size)`,
+  );
+  const watcher = await openStore({ databaseUrl, poolSize: 1, migrate: false });
+  try {
+    soak = await runSoak({
+      url: server.url,
+      pid: server.child.pid,
+      db: watcher.db,
+      minutes: soakMinutes,
+      windowSeconds: soakWindowSeconds,
+      request: searchRequest,
+      log: (w) =>
+        log(
+          `soak ${w.atMinutes.toFixed(1)} min: ${w.rps.toFixed(0)} req/s, p99 ${w.p99.toFixed(1)} ms, ` +
+            `${w.cpuUsPerRequest?.toFixed(0) ?? '–'} µs CPU/search (PostgreSQL ${w.pgCpuUsPerRequest?.toFixed(0) ?? '–'}), ${w.bytesPerResponse.toFixed(0)} B/response, ` +
+            `${w.audit.rows} audit rows (${(w.audit.heapMb + w.audit.indexMb).toFixed(0)} MB)`,
+        ),
+    });
+  } finally {
+    await watcher.close();
+  }
 }
 const metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
 await stopServerProcess(server);
-
-server = await startRegistry({ NIR_AUDIT_DISCARD: 'true' });
-const consumerOff = await token(server, 'demo-consumer', 'RWY');
-const searchOff = (): BenchRequest => ({ ...searchRequest(), headers: headers(consumerOff, 'RWY') });
-await closedLoop(server.url, 32, Math.min(5, seconds), searchOff); // warm-up
-const s5off = await measured('S5-off', 'search, closed loop, audit discarded (benchmark only)', () =>
-  closedLoop(server.url, 32, seconds, searchOff),
-);
-await stopServerProcess(server);
-const auditCost = (1 - s2.rps / s5off.rps) * 100;
 
 // The rate limiter's cost on the consumer search (issue 14): two fresh registries, same
 // warm-up, back to back, limiter off then on (quotas never reached, so every check runs and
@@ -434,32 +456,92 @@ async function searchPhase(id: string, name: string, env: Record<string, string>
   await stopServerProcess(server);
   return result;
 }
-const limitOff = await searchPhase('S2-nolimit', 'search, closed loop, rate limiter off (measurement only)', {
-  NIR_RATE_LIMIT: 'false',
-});
-const limitOn = await searchPhase(
-  'S2-limit',
-  'search, closed loop, rate limiter on (quotas not reached)',
-  {},
-);
-const limiterCost = (1 - limitOn.rps / limitOff.rps) * 100;
-// On, off, on again (ABA), so drift on a shared machine shows as a difference between the two "on" runs.
-const rollupOn = await searchPhase('S5-rollup-on', 'search, closed loop, audit with its rollup', {});
-const rollupOff = await searchPhase(
-  'S5-rollup-off',
-  'search, closed loop, audit without the rollup (benchmark only)',
-  {
-    NIR_AUDIT_ROLLUP: 'false',
-  },
-);
-const rollupOnAgain = await searchPhase(
-  'S5-rollup-on2',
-  'search, closed loop, audit with its rollup (again)',
-  {},
-);
-const rollupCost = (1 - (rollupOn.rps + rollupOnAgain.rps) / 2 / rollupOff.rps) * 100;
+let restart: SoakResult | undefined;
+if (soak) {
+  // The issue saw the rise after a restart: a fresh registry on the audit the soak left, the
+  // same warm-up as S2, then a minute in windows of 10 s (a fresh process costs more per search
+  // at first: its first windows are to be compared with the soak's first, not its last).
+  server = await startRegistry();
+  const bearer = await token(server, 'demo-consumer', 'RWY');
+  const request = (): BenchRequest => ({ ...searchRequest(), headers: headers(bearer, 'RWY') });
+  await closedLoop(server.url, 32, Math.min(5, seconds), request); // warm-up
+  const watcher = await openStore({ databaseUrl, poolSize: 1, migrate: false });
+  try {
+    const pid = server.child.pid;
+    const cpuBefore = await processTreeCpuSeconds(pid);
+    const series = await runSoak({
+      url: server.url,
+      pid,
+      db: watcher.db,
+      minutes: 1,
+      windowSeconds: 10,
+      request,
+    });
+    restart = series;
+    const cpuAfter = await processTreeCpuSeconds(pid);
+    const requests = series.windows.reduce((n, w) => n + w.requests, 0);
+    rows.push({
+      id: 'S2-restart',
+      name: 'search for 1 min after the soak, registry restarted (the audit as the soak left it)',
+      rps: requests / ((series.windows.at(-1)?.atMinutes ?? 1) * 60),
+      p50: null,
+      p99: Math.max(...series.windows.map((w) => w.p99)),
+      errors: series.windows.reduce((n, w) => n + w.errors, 0),
+      rssMb: Math.max(...series.windows.map((w) => w.rssMb ?? 0)),
+      cpuUsPerRequest:
+        cpuBefore === undefined || cpuAfter === undefined ? null : ((cpuAfter - cpuBefore) * 1e6) / requests,
+    });
+  } finally {
+    await watcher.close();
+    await stopServerProcess(server);
+  }
+}
 
-const report = {
+let auditCost: number | undefined;
+let limiterCost: number | undefined;
+let rollupCost: number | undefined;
+if (!soakOnly) {
+  server = await startRegistry({ NIR_AUDIT_DISCARD: 'true' });
+  const consumerOff = await token(server, 'demo-consumer', 'RWY');
+  const searchOff = (): BenchRequest => ({ ...searchRequest(), headers: headers(consumerOff, 'RWY') });
+  await closedLoop(server.url, 32, Math.min(5, seconds), searchOff); // warm-up
+  const s5off = await measured('S5-off', 'search, closed loop, audit discarded (benchmark only)', () =>
+    closedLoop(server.url, 32, seconds, searchOff),
+  );
+  await stopServerProcess(server);
+  auditCost = (1 - s2.rps / s5off.rps) * 100;
+
+  const limitOff = await searchPhase(
+    'S2-nolimit',
+    'search, closed loop, rate limiter off (measurement only)',
+    {
+      NIR_RATE_LIMIT: 'false',
+    },
+  );
+  const limitOn = await searchPhase(
+    'S2-limit',
+    'search, closed loop, rate limiter on (quotas not reached)',
+    {},
+  );
+  limiterCost = (1 - limitOn.rps / limitOff.rps) * 100;
+  // On, off, on again (ABA), so drift on a shared machine shows as a difference between the two "on" runs.
+  const rollupOn = await searchPhase('S5-rollup-on', 'search, closed loop, audit with its rollup', {});
+  const rollupOff = await searchPhase(
+    'S5-rollup-off',
+    'search, closed loop, audit without the rollup (benchmark only)',
+    {
+      NIR_AUDIT_ROLLUP: 'false',
+    },
+  );
+  const rollupOnAgain = await searchPhase(
+    'S5-rollup-on2',
+    'search, closed loop, audit with its rollup (again)',
+    {},
+  );
+  rollupCost = (1 - (rollupOn.rps + rollupOnAgain.rps) / 2 / rollupOff.rps) * 100;
+}
+
+const report: Report & { when: string } & Record<string, unknown> = {
   when: new Date().toISOString(),
   size,
   seconds,
@@ -472,6 +554,7 @@ const report = {
   s2LimiterCostPercent: limiterCost,
   s5RollupCostPercent: rollupCost,
   soak,
+  restart,
 };
 process.stdout.write(`${formatTable(report)}\n`);
 await mkdir(path.join(REPO_ROOT, 'bench-results'), { recursive: true });
