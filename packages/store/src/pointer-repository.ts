@@ -140,6 +140,41 @@ export const CREATE_FIRST_VERSION = `WITH claimed AS (
 )
 SELECT version FROM claimed`;
 
+/**
+ * An update's one statement: the locked pointer's new content and version, its locator's
+ * version and its history row (R10); the updated row back.
+ */
+const UPDATE_VERSION = `WITH updated AS (
+  UPDATE pointer
+  SET version = $3::integer, updated_on = $4::timestamptz, category = $5::text, resource = $6::json,
+      search_tokens = $7::text[], date_low = $8::timestamptz, date_high = $9::timestamptz,
+      creation_low = $10::timestamptz[], creation_high = $11::timestamptz[], period_low = $12::timestamptz,
+      period_high = $13::timestamptz, facts_version = $14::integer
+  WHERE nhs_number = $1::text AND id = $2::text
+  RETURNING *
+), located AS (
+  UPDATE pointer_locator SET version = $3::integer WHERE id = $2::text
+), kept AS (
+  INSERT INTO pointer_history (id, version, nhs_number, custodian, action, recorded_at, request_id, client_id,
+                               superseded_by, resource)
+  VALUES ($2::text, $3::integer, $1::text, $15::text, 'update', $4::timestamptz, $16::text, $17::text, NULL,
+          $6::json)
+)
+SELECT * FROM updated`;
+
+/**
+ * A removal's one statement (a delete, or the old side of a supersede): the pointer row goes,
+ * its locator is marked deleted at the new version, and the history keeps a row with no resource.
+ */
+const REMOVE_VERSION = `WITH removed AS (
+  DELETE FROM pointer WHERE nhs_number = $1::text AND id = $2::text
+), located AS (
+  UPDATE pointer_locator SET version = $3::integer, deleted = true WHERE id = $2::text
+)
+INSERT INTO pointer_history (id, version, nhs_number, custodian, action, recorded_at, request_id, client_id,
+                             superseded_by, resource)
+VALUES ($2::text, $3::integer, $1::text, $4::text, $5::text, $6::timestamptz, $7::text, $8::text, $9::text, NULL)`;
+
 /** The parameters of {@link CREATE_FIRST_VERSION} for version-1 rows. */
 function createParameters(rows: NewPointerRows): unknown[] {
   const p = rows.pointer;
@@ -368,35 +403,32 @@ export class PointerWriter {
       now,
       date: current.resource.date ?? current.createdOn,
     });
-    const row = await this.executor
-      .updateTable('pointer')
-      .set({
+    const json = JSON.stringify(resource);
+    const facts = factColumns(searchFactsOf(resource));
+    // The pointer, its locator and its history row in one statement (one round trip).
+    const { rows } = await this.executor.executeQuery<Selectable<PointerTable>>(
+      CompiledQuery.raw(UPDATE_VERSION, [
+        current.nhsNumber,
+        current.id,
         version,
-        updated_on: now,
-        category: categoryOf(next),
-        resource: JSON.stringify(resource),
-        ...factColumns(searchFactsOf(resource)),
-        facts_version: SEARCH_FACTS_VERSION,
-      })
-      .where('nhs_number', '=', current.nhsNumber)
-      .where('id', '=', current.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await this.executor
-      .updateTable('pointer_locator')
-      .set({ version })
-      .where('id', '=', current.id)
-      .execute();
-    await this.#keep(
-      current.id,
-      version,
-      current.nhsNumber,
-      current.custodian,
-      'update',
-      now,
-      origin,
-      resource,
+        now,
+        categoryOf(next),
+        json,
+        facts.search_tokens,
+        facts.date_low,
+        facts.date_high,
+        facts.creation_low,
+        facts.creation_high,
+        facts.period_low,
+        facts.period_high,
+        SEARCH_FACTS_VERSION,
+        current.custodian,
+        origin.requestId,
+        origin.clientId,
+      ]),
     );
+    const row = rows[0];
+    if (!row) throw new Error(`pointer ${current.id} was locked but is not stored`);
     return toStored(row);
   }
 
@@ -408,56 +440,20 @@ export class PointerWriter {
     supersededBy?: string,
   ): Promise<number> {
     const version = current.version + 1;
-    await this.executor
-      .deleteFrom('pointer')
-      .where('nhs_number', '=', current.nhsNumber)
-      .where('id', '=', current.id)
-      .execute();
-    await this.executor
-      .updateTable('pointer_locator')
-      .set({ version, deleted: true })
-      .where('id', '=', current.id)
-      .execute();
-    const action = supersededBy ? 'supersede' : 'delete';
-    await this.#keep(
-      current.id,
-      version,
-      current.nhsNumber,
-      current.custodian,
-      action,
-      now,
-      origin,
-      null,
-      supersededBy,
+    // The pointer row, its locator and its history row in one statement (one round trip).
+    await this.executor.executeQuery(
+      CompiledQuery.raw(REMOVE_VERSION, [
+        current.nhsNumber,
+        current.id,
+        version,
+        current.custodian,
+        supersededBy ? 'supersede' : 'delete',
+        now,
+        origin.requestId,
+        origin.clientId,
+        supersededBy ?? null,
+      ]),
     );
     return version;
-  }
-
-  async #keep(
-    id: string,
-    version: number,
-    nhsNumber: string,
-    custodian: string,
-    action: PointerVersion['action'],
-    now: Date,
-    origin: WriteOrigin,
-    resource: DocumentReference | null,
-    supersededBy?: string,
-  ): Promise<void> {
-    await this.executor
-      .insertInto('pointer_history')
-      .values({
-        id,
-        version,
-        nhs_number: nhsNumber,
-        custodian,
-        action,
-        recorded_at: now,
-        request_id: origin.requestId,
-        client_id: origin.clientId,
-        superseded_by: supersededBy ?? null,
-        resource: resource ? JSON.stringify(resource) : null,
-      })
-      .execute();
   }
 }
