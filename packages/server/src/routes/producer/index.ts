@@ -47,6 +47,24 @@ function auditIn(res: Response): ProducerAudit | undefined {
   return res.locals.audit as ProducerAudit | undefined;
 }
 
+/**
+ * The catalogue version a (group-committed) write transaction read, once per transaction: every
+ * write of a batch was authorised before the batch began, so the version read at its start is as
+ * strict for each of them as a read at the start of a transaction of its own (R6).
+ */
+const versionOfTransaction = new WeakMap<object, Promise<number>>();
+
+function catalogueVersionIn(trx: Parameters<NonNullable<ProducerCall['check']>>[0]): Promise<number> {
+  let version = versionOfTransaction.get(trx);
+  if (!version) {
+    version = readCatalogueVersion(trx);
+    versionOfTransaction.set(trx, version);
+    // A failed read is not remembered: the next write of the batch reads again.
+    version.catch(() => versionOfTransaction.delete(trx));
+  }
+  return version;
+}
+
 function call(res: Response): ProducerCall {
   const principal = res.locals.principal as Principal;
   return {
@@ -55,7 +73,7 @@ function call(res: Response): ProducerCall {
     audit: auditIn(res),
     // R6: a write reads the catalogue version inside its own transaction (guard.ts).
     check: principal.versionInStatement
-      ? async (trx) => confirmCatalogue(res, await readCatalogueVersion(trx))
+      ? async (trx) => confirmCatalogue(res, await catalogueVersionIn(trx))
       : undefined,
   };
 }
