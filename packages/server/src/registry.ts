@@ -223,15 +223,23 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     poolStats: () => store.poolStats(),
   });
 
+  // Jobs on shared tables run in one process of a cluster (worker 0; each is also safe when
+  // several instances run it: advisory locks, idempotent deletes). Each process refreshes its
+  // own keys and flushes its own audit (in memory).
+  const sharedJobs = (config.workerIndex ?? 0) === 0;
   const timers = [
     setInterval(() => {
       keys.refresh().catch((error: unknown) => logger.warn({ err: error }, 'signing key refresh failed'));
     }, config.keyRefreshSeconds * 1000),
-    setInterval(() => {
-      replayGuard.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'jti purge failed'));
-    }, 60_000),
-    scheduleAuditMaintenance(audit, config.auditRetentionMonths),
   ];
+  if (sharedJobs) {
+    timers.push(
+      setInterval(() => {
+        replayGuard.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'jti purge failed'));
+      }, 60_000),
+      scheduleAuditMaintenance(audit, config.auditRetentionMonths),
+    );
+  }
   for (const timer of timers) timer.unref();
 
   let server: Server | undefined;
