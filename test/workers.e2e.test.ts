@@ -93,7 +93,7 @@ describe('several workers (NIR_WORKERS=2, PostgreSQL, real process)', () => {
       NIR_TOKEN_LIMIT: String(TOKEN_LIMIT),
       LOG_LEVEL: 'info',
     }));
-    await until('both workers', () => running?.output().includes('workers listening') ?? false);
+    expect(running.output()).toContain('2 workers listening');
     consumer = await demoAccessToken(running.url, 'demo-consumer', 'RWY');
   }, 90_000);
 

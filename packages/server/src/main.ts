@@ -24,7 +24,9 @@ async function serve(config: ServerConfig): Promise<void> {
   const worker = cluster.isWorker;
   const registry = await createRegistry(
     config,
-    worker ? { logger: createLogger(config.logLevel).child({ worker: config.workerIndex, pid: process.pid }) } : {},
+    worker
+      ? { logger: createLogger(config.logLevel).child({ worker: config.workerIndex, pid: process.pid }) }
+      : {},
   );
   if (registry.seededDemo)
     await seedDemoPointers(registry.pointers, path.join(DEFAULT_PROFILES_DIR, 'examples'));

@@ -172,4 +172,6 @@ export async function runPrimary(config: ServerConfig, logger: Logger): Promise<
     { workers: config.workers, port: config.port, metricsPort: metricsListener?.port },
     'workers listening',
   );
+  // Said whatever the log level: scripts wait for it (every worker serves from here on).
+  process.stdout.write(`${config.workers} workers listening on ${config.publicUrl}\n`);
 }
