@@ -15,4 +15,5 @@ export { countStatement, pageStatement } from './pointer-search.ts';
 export * from './replay-guard.ts';
 export * from './sandbox-store.ts';
 export * from './schema.ts';
+export * from './search-facts.ts';
 export * from './signing-key-store.ts';

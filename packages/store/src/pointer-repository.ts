@@ -21,14 +21,9 @@ import {
 } from '@nir/core';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { type NewPointer, newPointerRows, type WriteOrigin } from './pointer-rows.ts';
-import {
-  countPointers,
-  factColumns,
-  reindexSearchFacts,
-  type SearchPage,
-  searchPointers,
-} from './pointer-search.ts';
+import { countPointers, factColumns, type SearchPage, searchPointers } from './pointer-search.ts';
 import { type DatabaseSchema, isoTimestamp, type PointerTable } from './schema.ts';
+import { SearchFacts } from './search-facts.ts';
 
 export type { NewPointer, WriteOrigin } from './pointer-rows.ts';
 
@@ -101,9 +96,15 @@ export function readStatement(db: Db, id: string) {
 /** Reads pointers; writes go through {@link PointerRepository.transaction}. */
 export class PointerRepository {
   readonly #db: Db;
+  /**
+   * The table's search facts version (issue 15): while a background reindex runs, a search
+   * first recomputes its patient's older rows.
+   */
+  readonly searchFacts: SearchFacts;
 
   constructor(db: Db) {
     this.#db = db;
+    this.searchFacts = new SearchFacts(db);
   }
 
   /** Runs writes as one transaction: every change and its history commit together, or none do. */
@@ -132,22 +133,15 @@ export class PointerRepository {
   }
 
   /** One page of a consumer search, with the exact total, filtered by the compiled grant (R3). */
-  search(search: PointerSearch, access: TypeAccess, pageSize: number): Promise<SearchPage> {
+  async search(search: PointerSearch, access: TypeAccess, pageSize: number): Promise<SearchPage> {
+    if (!this.searchFacts.current) await this.searchFacts.ensurePatient(search.nhsNumber);
     return searchPointers(this.#db, search, access, pageSize);
   }
 
   /** How many pointers a consumer search matches for the caller (R3). */
-  count(search: PointerSearch, access: TypeAccess): Promise<number> {
+  async count(search: PointerSearch, access: TypeAccess): Promise<number> {
+    if (!this.searchFacts.current) await this.searchFacts.ensurePatient(search.nhsNumber);
     return countPointers(this.#db, search, access);
-  }
-
-  /**
-   * Recomputes the search columns of rows written by an older `searchFactsOf` (or before
-   * migration 0005), in batches; a row changed meanwhile is left to its writer. Returns how
-   * many rows were brought up to date.
-   */
-  reindexSearchFacts(batchSize = 500): Promise<number> {
-    return reindexSearchFacts(this.#db, batchSize);
   }
 
   /** Every kept version of a pointer, newest first (R10). */
