@@ -145,7 +145,11 @@ log(
   `${dataset.reused ? 'reused' : 'loaded'} ${dataset.pointers} pointers, ${dataset.patients} patients` +
     (dataset.vacuumSeconds === undefined
       ? ''
-      : ` in ${dataset.seconds.toFixed(0)} s, then VACUUM (ANALYZE) ${dataset.vacuumSeconds.toFixed(0)} s`),
+      : ` in ${dataset.seconds.toFixed(0)} s` +
+        (dataset.indexSeconds === undefined
+          ? ''
+          : ` (index builds ${dataset.indexSeconds.toFixed(0)} s of it)`) +
+        `, then VACUUM (ANALYZE) ${dataset.vacuumSeconds.toFixed(0)} s`),
 );
 
 const store = await openStore({ databaseUrl, poolSize: 1, migrate: false });
