@@ -1,6 +1,6 @@
 /**
  * S0, the physical limit: `pgbench` running the registry's own consumer search statement (the
- * one `pageStatement` builds for an NRL search with the bench consumer's grant) for random bench
+ * one `pageSql` builds for an NRL search with the bench consumer's grant) for random bench
  * patients, and `pgbench -S` (primary-key selects) for reference. Every HTTP figure of the
  * bench is given as a percentage of the first.
  */
@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { compileTypeAccess, type Grant, readConsumerSearch, type Terminology } from '@nir/core';
-import { type DatabaseSchema, pageStatement } from '@nir/store';
-import type { Kysely } from 'kysely';
+import { pageSql } from '@nir/store';
 
 const run = promisify(execFile);
 
@@ -30,7 +29,6 @@ function literal(value: unknown): string {
  * from `bench_patient` row `:i`, drawn at random; everything else is the statement as compiled.
  */
 export function searchScript(
-  db: Kysely<DatabaseSchema>,
   grant: Grant,
   terminology: Terminology,
   patients: number,
@@ -42,7 +40,7 @@ export function searchScript(
     { 'subject:identifier': `https://fhir.nhs.uk/Id/nhs-number|${marker}` },
     { access, terminology, maxCount: 100, now: Date.now(), source: 'query', lenient: false },
   );
-  const compiled = pageStatement(db, search, access, pageSize).compile();
+  const compiled = pageSql(search, access, pageSize);
   const text = compiled.sql.replace(/\$(\d+)/g, (_, n: string) => {
     const value = compiled.parameters[Number(n) - 1];
     return value === marker ? '(SELECT nhs_number FROM bench_patient WHERE i = :i)' : literal(value);

@@ -162,7 +162,7 @@ const patients = patientRows.rows.map((r) => r.nhs_number);
 const longest = await sql<{ nhs_number: string; pointers: number }>`
   SELECT nhs_number, pointers FROM bench_patient ORDER BY pointers DESC, i LIMIT 1`.execute(store.db);
 const bigPatient = longest.rows[0];
-const s0Script = searchScript(store.db, grant, pointerSchema.terminology, dataset.patients, 1000);
+const s0Script = searchScript(grant, pointerSchema.terminology, dataset.patients, 1000);
 await store.close();
 
 const random = prng(seed + 99);

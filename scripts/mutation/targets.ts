@@ -39,9 +39,9 @@ export const MUTATION_TARGETS: readonly MutationTarget[] = [
     testFiles: ['packages/core/src/pointer/producer-rules.test.ts'],
   },
   {
-    // The grant rendered as SQL (typeAccessCondition) and the two conditions every search has.
+    // The grant rendered as SQL and the two conditions every search has.
     name: 'grant-sql',
-    mutate: 'packages/store/src/pointer-search.ts:76-81',
+    mutate: 'packages/store/src/search-sql.ts:59-64',
     testFiles: ['packages/store/src/pointer-search.test.ts'],
   },
   {

@@ -6,7 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CapabilityStatement, DocumentReference } from '@medplum/fhirtypes';
-import type { AuditRollupStore, CatalogueRepository, PoolPressure, PoolStats } from '@nir/store';
+import type {
+  AuditRollupStore,
+  CatalogueCache,
+  CatalogueRepository,
+  PoolPressure,
+  PoolStats,
+} from '@nir/store';
 import express, { type Express, type RequestHandler, Router } from 'express';
 import type { Logger } from 'pino';
 import { apiReferenceRouter, buildApiReference, DEMO_TRY_IT } from './api-reference/index.ts';
@@ -21,7 +27,7 @@ import { type TokenEndpointDeps, tokenEndpoint } from './auth/token-endpoint.ts'
 import { negotiateFhirJson } from './http/body.ts';
 import { conditionalOnlyWithValidators } from './http/conditional.ts';
 import { errorHandler, methodNotAllowed, refuseHead, unknownRoute } from './http/errors.ts';
-import { adminGuard, type GuardSpec, guard } from './http/guard.ts';
+import { adminGuard, type GuardSpec, guard, redoOnCatalogueChange } from './http/guard.ts';
 import { requestIds } from './http/request-ids.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellFormedRequest } from './http/well-formed.ts';
@@ -60,6 +66,8 @@ export type ApiModule = (context: ApiModuleContext) => void;
 export interface AppDeps extends Omit<TokenEndpointDeps, 'tokenUrl'> {
   logger: Logger;
   catalogue: CatalogueRepository;
+  /** The catalogue held in memory with its version (R6: see http/guard.ts). */
+  snapshots: CatalogueCache;
   keys: KeyRing;
   tokens: AccessTokens;
   publicUrl: string;
@@ -189,6 +197,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
         bodyLimitBytes: deps.bodyLimitBytes,
       });
     }
+    // R6: a request decided on a catalogue that has since changed is redone on the new one.
+    router.use(redoOnCatalogueChange(router, deps.snapshots));
     app.use(base, router);
   }
 

@@ -172,7 +172,7 @@ describe('safeErrorSerializer (issue 14 point 5: no request body in the log, eve
     expect(serialized).toContain('entity.parse.failed');
   });
 
-  it('does the same to an error pino-http has already serialized', () => {
+  it('does the same to an error pino has already serialized', () => {
     const serialized = JSON.stringify(
       safeErrorSerializer({ type: 'Error', message: body, stack: body, body }),
     );

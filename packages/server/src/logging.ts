@@ -4,9 +4,8 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import pino, { type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { safeId } from './http/request-ids.ts';
 
 /** Properties an error may carry that hold what a client sent. */
@@ -24,7 +23,7 @@ const BODY_PARSER_TYPE = /^[a-z]+(\.[a-z]+)+$/;
 export function safeErrorSerializer(err: unknown): unknown {
   if (typeof err !== 'object' || err === null) return err;
   const source = err as Record<string, unknown>;
-  // pino-http hands its serializer an error pino has already serialized (a plain object).
+  // An error pino has already serialized (a plain object) may be handed in again.
   const serialized: Record<string, unknown> =
     err instanceof Error
       ? { ...(pino.stdSerializers.err(err) as unknown as Record<string, unknown>) }
@@ -55,36 +54,72 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** The per-request logging middleware. */
-export function requestLogger(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId: (req: IncomingMessage) =>
-      safeId(req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
-    customProps: (_req: IncomingMessage, res: ServerResponse) => {
-      const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals ?? {};
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The request's logger: every line carries the request id (see {@link requestLogger}). */
+    log: Logger;
+  }
+}
+
+/** What the request line says of the request: never the query string (it may hold NHS numbers). */
+interface RequestBinding {
+  id: string;
+  method: string;
+  url: string;
+}
+
+/**
+ * The per-request logging middleware: `req.log` (a child logger carrying the request id) and
+ * one line per request when the response finishes, at `info`, or `error` for a 5xx or a
+ * response cut short. Written for the hot path (issue 15, point 3) where pino-http was: the
+ * child logger is made only when a handler logs through it, and the line only built when its
+ * level is enabled, so that at `warn` a request costs a listener and nothing else.
+ */
+export function requestLogger(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    const binding: RequestBinding = {
+      id: safeId(req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+      method: req.method,
+      url: (req.url ?? '').split('?')[0] ?? '',
+    };
+    let child: Logger | undefined;
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      get: () => {
+        child ??= logger.child({ req: binding });
+        return child;
+      },
+      set: (value: Logger) => {
+        child = value;
+      },
+    });
+    (req as { id?: unknown }).id = binding.id;
+    const line = () => {
+      res.off('finish', line);
+      res.off('close', line);
+      const finished = res.writableFinished;
+      const status = res.statusCode;
+      const failed = !finished || status >= 500;
+      if (!logger.isLevelEnabled(failed ? 'error' : 'info')) return;
+      const locals = res.locals ?? {};
       const principal = locals.principal as { clientId?: string; odsCode?: string } | undefined;
-      return {
+      const entry = {
+        req: binding,
+        res: { statusCode: status },
+        responseTime: Math.round(performance.now() - started),
         requestId: locals.requestId,
         correlationId: locals.correlationId,
         clientId: principal?.clientId ?? locals.clientId,
         ods: principal?.odsCode,
         errorCode: (locals.outcome as { issues?: { code: string }[] } | undefined)?.issues?.[0]?.code,
+        ...(finished ? {} : { err: { message: 'request aborted' } }),
       };
-    },
-    serializers: {
-      // The query string may hold NHS numbers: never logged. `id` is X-Request-Id, or a generated one.
-      req: (req: { id: unknown; method: string; url: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: req.url.split('?')[0],
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      err: safeErrorSerializer,
-    },
-    customSuccessMessage: (req, res, responseTime) =>
-      `${req.method} ${res.statusCode} ${Math.round(responseTime)}ms`,
-    customErrorMessage: (req, res) => `${req.method} ${res.statusCode} failed`,
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-  });
+      if (failed) logger.error(entry, `${binding.method} ${status} failed`);
+      else logger.info(entry, `${binding.method} ${status} ${entry.responseTime}ms`);
+    };
+    res.on('finish', line);
+    res.on('close', line);
+    next();
+  };
 }

@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import {
   AuditRollupStore,
+  CatalogueCache,
   CatalogueRepository,
   type CustodyCheck,
   openStore,
@@ -127,6 +128,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const tokens = new AccessTokens(keys, config.publicUrl, config.accessTokenTtlSeconds);
   const demoDir = options.demoDir ?? DEFAULT_DEMO_DIR;
   const seededDemo = config.demoMode ? await seedDemoCatalogue(catalogue, demoDir) : false;
+  // R6: the catalogue in memory with its version; every request confirms the version (guard.ts).
+  const snapshots = await CatalogueCache.open(store.db);
   const audit = await createAuditService({
     store,
     tokens,
@@ -204,6 +207,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const app = await createApp({
     logger,
     catalogue,
+    snapshots,
     replayGuard,
     keys,
     tokens,

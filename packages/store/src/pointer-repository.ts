@@ -19,11 +19,12 @@ import {
   stampPointer,
   type TypeAccess,
 } from '@nir/core';
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { type NewPointer, newPointerRows, type WriteOrigin } from './pointer-rows.ts';
 import { countPointers, factColumns, type SearchPage, searchPointers } from './pointer-search.ts';
 import { type DatabaseSchema, isoTimestamp, type PointerTable } from './schema.ts';
 import { SearchFacts } from './search-facts.ts';
+import { READ_SQL } from './search-sql.ts';
 
 export type { NewPointer, WriteOrigin } from './pointer-rows.ts';
 
@@ -78,19 +79,11 @@ function toStored(row: Selectable<PointerTable>): StoredPointer {
   };
 }
 
-/**
- * A read by id: the locator names the partition, then one primary-key lookup in it (exported
- * for the explain-plan test).
- */
-export function readStatement(db: Db, id: string) {
-  return db
-    .selectFrom('pointer_locator as l')
-    .innerJoin('pointer as p', (join) =>
-      join.onRef('p.nhs_number', '=', 'l.nhs_number').onRef('p.id', '=', 'l.id'),
-    )
-    .selectAll('p')
-    .where('l.id', '=', id)
-    .where('l.deleted', '=', false);
+/** A read by id, with the catalogue's version the statement saw (R6). */
+export interface PointerRead {
+  /** The live pointer, or undefined (never stored, or deleted). */
+  pointer: StoredPointer | undefined;
+  catalogueVersion: number;
 }
 
 /** Reads pointers; writes go through {@link PointerRepository.transaction}. */
@@ -115,8 +108,20 @@ export class PointerRepository {
 
   /** The live pointer with `id`, or undefined (never stored, or deleted). */
   async read(id: string): Promise<StoredPointer | undefined> {
-    const row = await readStatement(this.#db, id).executeTakeFirst();
-    return row ? toStored(row) : undefined;
+    return (await this.readVersioned(id)).pointer;
+  }
+
+  /**
+   * The live pointer with `id` and the catalogue's version, in one statement (a pre-built
+   * text: one prepared statement): the consumer read.
+   */
+  async readVersioned(id: string): Promise<PointerRead> {
+    const result = await this.#db.executeQuery<
+      Partial<Selectable<PointerTable>> & { catalogue_version: string | number }
+    >(CompiledQuery.raw(READ_SQL, [id]));
+    const row = result.rows[0];
+    const pointer = row?.id ? toStored(row as Selectable<PointerTable>) : undefined;
+    return { pointer, catalogueVersion: Number(row?.catalogue_version ?? 0) };
   }
 
   /** The caller's own live pointers for one patient, optionally narrowed by type and category. */
@@ -138,8 +143,11 @@ export class PointerRepository {
     return searchPointers(this.#db, search, access, pageSize);
   }
 
-  /** How many pointers a consumer search matches for the caller (R3). */
-  async count(search: PointerSearch, access: TypeAccess): Promise<number> {
+  /** How many pointers a consumer search matches for the caller (R3), with the catalogue's version. */
+  async count(
+    search: PointerSearch,
+    access: TypeAccess,
+  ): Promise<{ total: number; catalogueVersion: number }> {
     if (!this.searchFacts.current) await this.searchFacts.ensurePatient(search.nhsNumber);
     return countPointers(this.#db, search, access);
   }

@@ -6,29 +6,13 @@
  * themselves: written with each version, recomputed for rows of an older `searchFactsOf`
  * (`search-facts.ts`).
  */
-import type {
-  DateFormula,
-  DateParameter,
-  PointerSearch,
-  RangeComparison,
-  SearchCursor,
-  SearchFacts,
-  TimeRange,
-  TypeAccess,
-} from '@nir/core';
-import {
-  type Expression,
-  type ExpressionBuilder,
-  type Kysely,
-  type RawBuilder,
-  type SqlBool,
-  sql,
-} from 'kysely';
+import type { PointerSearch, SearchCursor, SearchFacts, TimeRange, TypeAccess } from '@nir/core';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { DatabaseSchema } from './schema.ts';
 import { isoTimestamp } from './schema.ts';
+import { countSql, pageSql, type SqlStatement, sqlInstant } from './search-sql.ts';
 
 type Db = Kysely<DatabaseSchema>;
-type PointerRow = ExpressionBuilder<DatabaseSchema, 'pointer'>;
 
 /** One pointer of a page: what the response and the audit need, the resource as stored text. */
 export interface PageEntry {
@@ -46,13 +30,8 @@ export interface SearchPage {
   entries: PageEntry[];
   /** Where the next page starts, when there is one. */
   next?: SearchCursor;
-}
-
-/** A time as SQL: an ISO instant, or ±infinity. */
-export function sqlInstant(ms: number): string {
-  if (ms === Number.POSITIVE_INFINITY) return 'infinity';
-  if (ms === Number.NEGATIVE_INFINITY) return '-infinity';
-  return new Date(ms).toISOString();
+  /** The catalogue's version the statement read beside its rows (R6). */
+  catalogueVersion: number;
 }
 
 /** The search columns of a pointer row (migration 0005) from its facts. */
@@ -71,124 +50,55 @@ export function factColumns(facts: SearchFacts) {
   };
 }
 
-/** The grant as a SQL condition on `type` (R3): deny by default. */
-export function typeAccessCondition(eb: PointerRow, access: TypeAccess): Expression<SqlBool> {
-  if (access.kind === 'all') return eb.lit(true);
-  if (access.types.length === 0) return eb.lit(false);
-  return eb('type', 'in', [...access.types]);
+/** The catalogue's version a statement read beside its rows (R6). */
+function versionOf(row: { catalogue_version?: unknown } | undefined): number {
+  return Number(row?.catalogue_version ?? 0);
 }
 
-function rangeCondition(formula: DateFormula, low: RawBuilder<unknown>, high: RawBuilder<unknown>) {
-  const comparison = (c: RangeComparison) =>
-    sql`${c.end === 'low' ? low : high} ${sql.raw(c.op)} ${sqlInstant(c.value)}::timestamptz`;
-  const clauses = formula.map((clause) => sql`(${sql.join(clause.map(comparison), sql` AND `)})`);
-  return clauses.length === 0 ? sql<SqlBool>`false` : sql<SqlBool>`(${sql.join(clauses, sql` OR `)})`;
+async function run<R>(db: Db, statement: SqlStatement): Promise<R[]> {
+  const result = await db.executeQuery<R>(CompiledQuery.raw(statement.sql, statement.parameters));
+  return result.rows;
 }
 
-/** A date condition on one parameter's columns. */
-export function dateCondition(parameter: DateParameter, formula: DateFormula): RawBuilder<SqlBool> {
-  switch (parameter) {
-    case 'date':
-      return rangeCondition(formula, sql.ref('date_low'), sql.ref('date_high'));
-    case 'period':
-      return rangeCondition(formula, sql.ref('period_low'), sql.ref('period_high'));
-    case '_lastUpdated':
-      return rangeCondition(formula, sql.ref('updated_on'), sql`(updated_on + interval '1 millisecond')`);
-    case 'creation':
-      return sql<SqlBool>`EXISTS (SELECT 1 FROM unnest(creation_low, creation_high) AS c(lo, hi) WHERE ${rangeCondition(
-        formula,
-        sql.ref('c.lo'),
-        sql.ref('c.hi'),
-      )})`;
-  }
+/** Counts what a search matches for the caller (`_summary=count`), with the catalogue's version. */
+export async function countPointers(
+  db: Db,
+  search: PointerSearch,
+  access: TypeAccess,
+): Promise<{ total: number; catalogueVersion: number }> {
+  const [row] = await run<{ catalogue_version: string; total: string | number }>(
+    db,
+    countSql(search, access),
+  );
+  return { total: Number(row?.total ?? 0), catalogueVersion: versionOf(row) };
 }
 
-/** Every condition of a search but the keyset position. */
-function matches(eb: PointerRow, search: PointerSearch, access: TypeAccess): Expression<SqlBool> {
-  const conditions: Expression<SqlBool>[] = [
-    eb('nhs_number', '=', search.nhsNumber),
-    typeAccessCondition(eb, access),
-  ];
-  for (const types of search.types ?? []) conditions.push(eb('type', 'in', types));
-  for (const categories of search.categories ?? []) conditions.push(eb('category', 'in', categories));
-  for (const custodians of search.custodians ?? []) conditions.push(eb('custodian', 'in', custodians));
-  if (search.excludedCustodians) conditions.push(eb('custodian', 'not in', search.excludedCustodians));
-  if (search.ids) conditions.push(eb('id', 'in', search.ids));
-  for (const keys of search.tokens) {
-    conditions.push(sql<SqlBool>`search_tokens && ARRAY[${sql.join(keys)}]::text[]`);
-  }
-  for (const { parameter, formula } of search.dates) conditions.push(dateCondition(parameter, formula));
-  return eb.and(conditions);
+interface PageRow {
+  catalogue_version: string;
+  total: string | number;
+  id: string | null;
+  custodian: string | null;
+  created_on: Date | string | null;
+  json: string | null;
 }
 
-/** The count statement of a search (exported for the explain-plan test). */
-export function countStatement(db: Db, search: PointerSearch, access: TypeAccess) {
-  return db
-    .selectFrom('pointer')
-    .select((eb) => eb.fn.countAll<string | number>().as('total'))
-    .where((eb) => matches(eb, search, access));
-}
-
-/** Counts what a search matches for the caller (`_summary=count`). */
-export async function countPointers(db: Db, search: PointerSearch, access: TypeAccess): Promise<number> {
-  const row = await countStatement(db, search, access).executeTakeFirstOrThrow();
-  return Number(row.total);
-}
-
-/**
- * The page statement of a search: the matches once (a CTE), their count, and the page after
- * the cursor, newest first, `pageSize + 1` rows to tell whether another page follows.
- */
-export function pageStatement(db: Db, search: PointerSearch, access: TypeAccess, pageSize: number) {
-  const after = search.after;
-  return db
-    .with('m', (qb) =>
-      qb
-        .selectFrom('pointer')
-        .select(['id', 'custodian', 'created_on', 'resource'])
-        .where((eb) => matches(eb, search, access)),
-    )
-    .selectFrom((qb) =>
-      qb
-        .selectFrom('m')
-        .select((eb) => eb.fn.countAll<string | number>().as('total'))
-        .as('t'),
-    )
-    .leftJoinLateral(
-      (qb) => {
-        let page = qb
-          .selectFrom('m')
-          .select(['m.id', 'm.custodian', 'm.created_on', sql<string>`m.resource::text`.as('json')]);
-        if (after) {
-          page = page.where(
-            sql<SqlBool>`(m.created_on, m.id) < (${after.createdOn}::timestamptz, ${after.id})`,
-          );
-        }
-        return page
-          .orderBy('m.created_on', 'desc')
-          .orderBy('m.id', 'desc')
-          .limit(pageSize + 1)
-          .as('p');
-      },
-      (join) => join.onTrue(),
-    )
-    .select(['t.total', 'p.id', 'p.custodian', 'p.created_on', 'p.json']);
-}
-
-/** One page of a search, newest first, with the exact total: a single statement. */
+/** One page of a search, newest first, with the exact total and the catalogue's version: one statement. */
 export async function searchPointers(
   db: Db,
   search: PointerSearch,
   access: TypeAccess,
   pageSize: number,
 ): Promise<SearchPage> {
-  if (pageSize <= 0) return { total: await countPointers(db, search, access), entries: [] };
-  const rows = await pageStatement(db, search, access, pageSize).execute();
+  if (pageSize <= 0) {
+    const { total, catalogueVersion } = await countPointers(db, search, access);
+    return { total, entries: [], catalogueVersion };
+  }
+  const rows = await run<PageRow>(db, pageSql(search, access, pageSize));
   const total = Number(rows[0]?.total ?? 0);
+  const catalogueVersion = versionOf(rows[0]);
   const entries: PageEntry[] = [];
   for (const row of rows) {
-    if (row.id === null || row.id === undefined || row.created_on === null || row.created_on === undefined)
-      continue;
+    if (row.id === null || row.created_on === null) continue;
     entries.push({
       id: row.id,
       custodian: row.custodian ?? '',
@@ -196,8 +106,8 @@ export async function searchPointers(
       json: row.json ?? '',
     });
   }
-  if (entries.length <= pageSize) return { total, entries };
+  if (entries.length <= pageSize) return { total, entries, catalogueVersion };
   entries.length = pageSize;
   const last = entries[pageSize - 1] as PageEntry;
-  return { total, entries, next: { createdOn: last.createdOn, id: last.id } };
+  return { total, entries, next: { createdOn: last.createdOn, id: last.id }, catalogueVersion };
 }

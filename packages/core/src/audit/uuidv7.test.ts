@@ -11,6 +11,17 @@ describe('uuidv7', () => {
     expect(uuidv7Time(id)).toBe(ms);
   });
 
+  it("gives RFC 9562's own example (appendix A.6)", () => {
+    const random = Uint8Array.from([0x0c, 0xc3, 0x18, 0xc4, 0xdc, 0x0c, 0x0c, 0x07, 0x39, 0x8f]);
+    expect(uuidv7(0x017f22e279b0, random)).toBe('017f22e2-79b0-7cc3-98c4-dc0c0c07398f');
+  });
+
+  it('draws fresh randomness across refills of its pool', () => {
+    const ids = new Set(Array.from({ length: 2_000 }, () => uuidv7(42)));
+    expect(ids.size).toBe(2_000);
+    for (const id of ids) expect(isUuidV7(id)).toBe(true);
+  });
+
   it('sorts with time', () => {
     const a = uuidv7(1_000);
     const b = uuidv7(1_001);

@@ -113,6 +113,22 @@ export class AuditContext {
   }
 
   /**
+   * Forgets what a handler gathered (patients, pointers, custodians, objects, notes, an event
+   * recorded within a transaction that then rolled back): the request is being redone from its
+   * guard on a newer catalogue (R6), and the event describes the attempt that answers.
+   */
+  restart(): void {
+    this.#kind = undefined;
+    this.#patients.clear();
+    this.#pointers.clear();
+    this.#custodians.clear();
+    this.#objects.length = 0;
+    this.#submissionSet = undefined;
+    this.#description = undefined;
+    this.#within = undefined;
+  }
+
+  /**
    * Records the success event(s) inside the caller's write transaction, so the write and its
    * audit commit together (R7, R10). Call it last inside the transaction, with the status the
    * response will have. The response then needs no further audit write; if the transaction

@@ -73,7 +73,7 @@ afterEach(async () => {
   }
 });
 
-/** What a request logger (pino-http's `req.log`) was told, when a test gives the requests one. */
+/** What a request logger (`req.log`) was told, when a test gives the requests one. */
 type RequestLog = { level: 'warn' | 'error'; fields: object; msg: string }[];
 
 async function serve(

@@ -20,7 +20,7 @@ import type { ApiModule } from '../../app.ts';
 import { auditOf } from '../../audit/context.ts';
 import { JSON_TYPES } from '../../http/body.ts';
 import { methodNotAllowed } from '../../http/errors.ts';
-import type { Principal } from '../../http/guard.ts';
+import { confirmCatalogue, type Principal } from '../../http/guard.ts';
 import { FHIR_JSON, sendFhir } from '../../http/respond.ts';
 import { searchBody } from '../../http/search-body.ts';
 import { capWarning, nextUrl, type Searchset, searchsetJson, searchUrl } from './searchset.ts';
@@ -98,10 +98,13 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
       const self = searchUrl(deps.baseUrl, read.used);
       let bundle: Searchset;
       if (read.search.summaryCount) {
-        bundle = { self, base: deps.baseUrl, total: await deps.pointers.count(read.search, access) };
+        const { total, catalogueVersion } = await deps.pointers.count(read.search, access);
+        confirmCatalogue(res, catalogueVersion);
+        bundle = { self, base: deps.baseUrl, total };
       } else {
         const pageSize = read.search.count ?? deps.searchCap;
         const page = await deps.pointers.search(read.search, access, pageSize);
+        confirmCatalogue(res, page.catalogueVersion);
         for (const entry of page.entries) audit.custodian(entry.custodian);
         const capped = read.search.count === undefined && page.next !== undefined;
         bundle = {
@@ -116,8 +119,9 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
       res.status(200).type(FHIR_JSON).send(searchsetJson(bundle));
     };
 
+    // Each handler's statement reads the catalogue version beside its rows (R6, guard.ts).
     const as = (interaction: 'search' | 'count' | 'read') =>
-      guard({ role: 'consumer', interaction, clinical: true });
+      guard({ role: 'consumer', interaction, clinical: true, versionInStatement: true });
     const searchGuard = as('search');
     const countGuard = as('count');
     /**
@@ -142,7 +146,8 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
       .route('/DocumentReference/:id')
       .get(as('read'), async (req: Request, res: Response) => {
         const id = String(req.params.id ?? '');
-        const stored = id === '' ? undefined : await deps.pointers.read(id);
+        const { pointer: stored, catalogueVersion } = await deps.pointers.readVersioned(id);
+        confirmCatalogue(res, catalogueVersion);
         if (!stored) throw refuse('NO_RECORD_FOUND', 'The requested DocumentReference could not be found');
         const audit = auditOf(res);
         audit.pointer({

@@ -1,0 +1,58 @@
+/**
+ * A quick look at one scenario while working on the request path (not the bench): starts the
+ * registry on an already loaded bench database, warms up, runs the consumer search (S2) closed
+ * loop and prints req/s, p50, p99 and the server's CPU per request. Pass NIR_SERVER_NODE_OPTIONS
+ * with --cpu-prof to profile it.
+ *
+ *   node scripts/bench/s2-probe.ts [--seconds 15] [--connections 32] [--database nir_bench_1m]
+ */
+import { parseArgs } from 'node:util';
+import { openStore } from '@nir/store';
+import { sql } from 'kysely';
+import { clinicalHeaders } from '../../test/support/harness.ts';
+import { demoAccessToken, startServerProcess, stopServerProcess } from '../../test/support/server-process.ts';
+import { type BenchRequest, closedLoop } from './load-generators.ts';
+import { processTreeCpuSeconds } from './process-cpu.ts';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '15' },
+    connections: { type: 'string', default: '32' },
+    database: { type: 'string', default: 'nir_bench_1m' },
+    path: { type: 'string', default: 'search' },
+  },
+});
+const databaseUrl = `postgres://postgres@127.0.0.1:5432/${values.database}`;
+const store = await openStore({ databaseUrl, poolSize: 1, migrate: false });
+const { rows } = await sql<{
+  nhs_number: string;
+}>`SELECT nhs_number FROM bench_patient ORDER BY i LIMIT 50000`.execute(store.db);
+await store.close();
+const patients = rows.map((r) => r.nhs_number);
+const server = await startServerProcess({
+  NODE_OPTIONS: process.env.NIR_SERVER_NODE_OPTIONS ?? '--max-semi-space-size=8 --max-old-space-size=128',
+  DATABASE_URL: databaseUrl,
+  NIR_DEMO_MODE: 'true',
+  NIR_ACCESS_TOKEN_TTL: '3600',
+  NIR_DB_POOL_SIZE: '4',
+  NIR_RATE_LIMIT_CLIENT: '10000000',
+  NIR_RATE_LIMIT_ORGANISATION: '10000000',
+  ...(process.env.NIR_WORKERS ? { NIR_WORKERS: process.env.NIR_WORKERS } : {}),
+});
+const bearer = await demoAccessToken(server.url, 'demo-consumer', 'RWY');
+let i = 0;
+const request = (): BenchRequest => ({
+  method: 'GET',
+  path: `/consumer/FHIR/R4/DocumentReference?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|${patients[i++ % patients.length]}${values.path === 'count' ? '&_summary=count' : ''}`,
+  headers: clinicalHeaders(bearer, 'RWY'),
+});
+const connections = Number(values.connections);
+await closedLoop(server.url, connections, 5, request);
+const before = await processTreeCpuSeconds(server.child.pid);
+const result = await closedLoop(server.url, connections, Number(values.seconds), request);
+const after = await processTreeCpuSeconds(server.child.pid);
+await stopServerProcess(server);
+const cpu = (((after ?? 0) - (before ?? 0)) * 1e6) / result.requests;
+process.stdout.write(
+  `S2 probe: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}, server CPU ${cpu.toFixed(0)} µs/request\n`,
+);
