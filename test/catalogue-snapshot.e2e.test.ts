@@ -8,7 +8,7 @@ import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { auditFacts } from '@nir/core';
 import type { Store } from '@nir/store';
 import { testBackends } from '@nir/store/testing';
-import type { CompiledQuery } from 'kysely';
+import { type CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForEvents } from './support/audit-events.ts';
 import { clinicalHeaders, errorCode, startTestRegistry, type TestRegistry } from './support/harness.ts';
@@ -177,4 +177,55 @@ describe.each(backends)('R6 between a request and its statement on $name', (back
       await t.registry.catalogue.setOrganisationStatus('RWY', 'active', 'test');
     }
   });
+});
+
+describe('R6 between a producer write and its transaction on PostgreSQL', () => {
+  const postgres = backends.find((b) => b.name === 'postgres');
+  it.runIf(postgres)(
+    'a suspension committed while a create waits to read the catalogue version in its own transaction refuses it (403) and stores nothing',
+    async () => {
+      const database = await postgres?.freshDatabaseUrl?.();
+      if (!database) throw new Error('no database');
+      const { openStore } = await import('@nir/store');
+      const t = await startTestRegistry(await openStore({ databaseUrl: database.url }));
+      const operator = await openStore({ databaseUrl: database.url, migrate: false });
+      try {
+        const provider = await t.token('demo-provider-a');
+        const patient = freshNhsNumber();
+        const create = () =>
+          t.fetch('/producer/FHIR/R4/DocumentReference', {
+            method: 'POST',
+            headers: { ...clinicalHeaders(provider, 'RR8'), 'content-type': 'application/fhir+json' },
+            body: JSON.stringify(validPointer({ nhsNumber: patient })),
+          });
+        expect((await create()).status).toBe(201);
+        let answer: Promise<Response> | undefined;
+        // The operator holds the version row's table; the next create's check waits on it, then
+        // the suspension commits with the lock's release.
+        await operator.db.transaction().execute(async (trx) => {
+          await sql`LOCK TABLE catalogue_version IN ACCESS EXCLUSIVE MODE`.execute(trx);
+          answer = create();
+          let waiting = 0;
+          for (let i = 0; i < 200 && waiting === 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            const { rows } = await sql<{ waiting: number }>`
+              SELECT count(*)::int AS waiting FROM pg_locks
+              WHERE NOT granted AND relation = 'catalogue_version'::regclass`.execute(operator.db);
+            waiting = rows[0]?.waiting ?? 0;
+          }
+          expect(waiting).toBeGreaterThan(0);
+          await sql`UPDATE organisation SET status = 'suspended' WHERE ods_code = 'RR8'`.execute(trx);
+        });
+        const response = await answer;
+        expect(response?.status).toBe(403);
+        const { rows } = await sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pointer WHERE nhs_number = ${patient}`.execute(operator.db);
+        expect(rows[0]?.n).toBe(1);
+      } finally {
+        await operator.close();
+        await t.close();
+        await database.drop();
+      }
+    },
+  );
 });

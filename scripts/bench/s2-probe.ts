@@ -6,6 +6,7 @@
  *
  *   node scripts/bench/s2-probe.ts [--seconds 15] [--connections 32] [--database nir_bench_1m]
  */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { openStore } from '@nir/store';
 import { sql } from 'kysely';
@@ -51,8 +52,11 @@ await closedLoop(server.url, connections, 5, request);
 const before = await processTreeCpuSeconds(server.child.pid);
 const result = await closedLoop(server.url, connections, Number(values.seconds), request);
 const after = await processTreeCpuSeconds(server.child.pid);
+// Peak resident set size of the (first) server process, as the kernel counted it.
+const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8').catch(() => '');
+const peakMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 await stopServerProcess(server);
 const cpu = (((after ?? 0) - (before ?? 0)) * 1e6) / result.requests;
 process.stdout.write(
-  `S2 probe: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}, server CPU ${cpu.toFixed(0)} µs/request\n`,
+  `S2 probe: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}, server CPU ${cpu.toFixed(0)} µs/request, peak RSS ${peakMb.toFixed(0)} MB\n`,
 );

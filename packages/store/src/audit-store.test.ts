@@ -44,6 +44,20 @@ describe.each(backends)('AuditStore on $name', (backend) => {
     await store?.close();
   });
 
+  it('stores each event of a batch as its own text, in order, with quotes, backslashes and non-ASCII intact', async () => {
+    const events = [
+      event({ requestId: 'text-1', description: 'a "quoted" \\ path, café, 日本, 🩻' }),
+      event({ requestId: 'text-2' }),
+      event({ requestId: 'text-3', description: '{"not": ["json", "but text"]}' }),
+    ];
+    await audit.insert(events);
+    const { rows } = await sql<{ id: string; text: string }>`
+      SELECT id::text AS id, resource::text AS text FROM audit_event
+      WHERE request_id IN ('text-1', 'text-2', 'text-3') ORDER BY request_id`.execute(store.db);
+    expect(rows.map((r) => r.id)).toEqual(events.map((e) => e.id));
+    expect(rows.map((r) => r.text)).toEqual(events.map((e) => JSON.stringify(e)));
+  });
+
   it('creates the partitions of this month and three ahead, idempotently', async () => {
     const names = await audit.ensurePartitions(new Date(), 3);
     expect(names).toHaveLength(4);

@@ -7,6 +7,7 @@ export * from './audit-writer.ts';
 export * from './catalogue-repository.ts';
 export * from './catalogue-snapshot.ts';
 export * from './database-unavailable.ts';
+export * from './grouped-transactions.ts';
 export * from './migrator.ts';
 export * from './open-store.ts';
 export * from './pointer-repository.ts';

@@ -9,8 +9,6 @@
 import type { DocumentReference } from '@medplum/fhirtypes';
 import {
   categoryOf,
-  custodianOf,
-  nhsNumberOf,
   type PointerSearch,
   refuse,
   SEARCH_FACTS_VERSION,
@@ -20,7 +18,12 @@ import {
   type TypeAccess,
 } from '@nir/core';
 import { CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
-import { type NewPointer, newPointerRows, type WriteOrigin } from './pointer-rows.ts';
+import {
+  type GroupedTransactionOptions,
+  GroupedTransactions,
+  type WriteCheck,
+} from './grouped-transactions.ts';
+import { type NewPointer, type NewPointerRows, newPointerRows, type WriteOrigin } from './pointer-rows.ts';
 import { countPointers, factColumns, type SearchPage, searchPointers } from './pointer-search.ts';
 import { type DatabaseSchema, isoTimestamp, type PointerTable } from './schema.ts';
 import { SearchFacts } from './search-facts.ts';
@@ -86,24 +89,132 @@ export interface PointerRead {
   catalogueVersion: number;
 }
 
+/** The live pointer a create stored, from the rows it wrote (no read back). */
+function storedOf(rows: NewPointerRows): StoredPointer {
+  const row = rows.pointer;
+  const now = isoTimestamp(row.created_on as Date);
+  return {
+    id: row.id,
+    nhsNumber: row.nhs_number,
+    custodian: row.custodian,
+    type: row.type,
+    category: row.category,
+    version: row.version,
+    createdOn: now,
+    updatedOn: now,
+    resource: rows.resource,
+  };
+}
+
+/**
+ * A create's one statement (built once, so one prepared statement): claims the id in
+ * `pointer_locator` (new, or a deleted id published again: then its version goes on), and if
+ * that claim is version 1 inserts the pointer and its history row too. No row back: the id is
+ * live (409). A version above 1: the caller writes the rows with that version itself.
+ */
+export const CREATE_FIRST_VERSION = `WITH claimed AS (
+  INSERT INTO pointer_locator AS l (id, nhs_number, custodian, version, deleted)
+  VALUES ($1, $2, $3, 1, false)
+  ON CONFLICT (id) DO UPDATE
+    SET nhs_number = EXCLUDED.nhs_number, custodian = EXCLUDED.custodian, version = l.version + 1, deleted = false
+    WHERE l.deleted
+  RETURNING l.version
+), stored AS (
+  INSERT INTO pointer (nhs_number, id, custodian, type, category, master_identifier, version, created_on,
+                       updated_on, resource, search_tokens, date_low, date_high, creation_low, creation_high,
+                       period_low, period_high, facts_version)
+  SELECT $2::text, $1::text, $3::text, $4::text, $5::text, $6::text, 1, $7::timestamptz, $7::timestamptz,
+         $8::json, $9::text[], $10::timestamptz, $11::timestamptz, $12::timestamptz[], $13::timestamptz[],
+         $14::timestamptz, $15::timestamptz, $16::integer
+  FROM claimed WHERE claimed.version = 1
+), kept AS (
+  INSERT INTO pointer_history (id, version, nhs_number, custodian, action, recorded_at, request_id, client_id,
+                               superseded_by, resource)
+  SELECT $1::text, 1, $2::text, $3::text, $17::text, $7::timestamptz, $18::text, $19::text, NULL, $8::json
+  FROM claimed WHERE claimed.version = 1
+)
+SELECT version FROM claimed`;
+
+/** The parameters of {@link CREATE_FIRST_VERSION} for version-1 rows. */
+function createParameters(rows: NewPointerRows): unknown[] {
+  const p = rows.pointer;
+  const h = rows.history;
+  return [
+    p.id,
+    p.nhs_number,
+    p.custodian,
+    p.type,
+    p.category,
+    p.master_identifier ?? null,
+    p.created_on,
+    p.resource,
+    p.search_tokens,
+    p.date_low ?? null,
+    p.date_high ?? null,
+    p.creation_low,
+    p.creation_high,
+    p.period_low ?? null,
+    p.period_high ?? null,
+    p.facts_version,
+    h.action,
+    h.request_id ?? null,
+    h.client_id ?? null,
+  ];
+}
+
 /** Reads pointers; writes go through {@link PointerRepository.transaction}. */
 export class PointerRepository {
   readonly #db: Db;
+  readonly #grouped: GroupedTransactions | undefined;
   /**
    * The table's search facts version (issue 15): while a background reindex runs, a search
    * first recomputes its patient's older rows.
    */
   readonly searchFacts: SearchFacts;
 
-  constructor(db: Db) {
+  /**
+   * `groupCommit` (default on) lets {@link PointerRepository.write} share transactions between
+   * concurrent writes; `false` gives every write its own transaction.
+   */
+  constructor(db: Db, options: { groupCommit?: GroupedTransactionOptions | false } = {}) {
     this.#db = db;
+    const group = options.groupCommit ?? {};
+    this.#grouped = group === false || db.isTransaction ? undefined : new GroupedTransactions(db, group);
     this.searchFacts = new SearchFacts(db);
   }
 
-  /** Runs writes as one transaction: every change and its history commit together, or none do. */
+  /**
+   * Runs writes as one transaction of their own: every change and its history commit together,
+   * or none do. For a write of many parts (an ITI-65 transaction); a single write goes through
+   * {@link PointerRepository.write}.
+   */
   transaction<T>(work: (writer: PointerWriter) => Promise<T>): Promise<T> {
     if (this.#db.isTransaction) return work(new PointerWriter(this.#db as Trx));
     return this.#db.transaction().execute((trx) => work(new PointerWriter(trx)));
+  }
+
+  /**
+   * One producer write (a create, update or delete with its audit) by group commit: it runs
+   * behind its own savepoint inside a transaction it may share with concurrent writes, and the
+   * promise settles only after that transaction committed (see {@link GroupedTransactions}).
+   * Everything `work` does commits together, or none of it does; a throw fails this write
+   * alone. `check` runs first in the same transaction (e.g. that the catalogue version the
+   * request was authorised under still holds); its throw also fails this write alone, with
+   * the thrown error.
+   */
+  write<T>(work: (writer: PointerWriter) => Promise<T>, check?: WriteCheck): Promise<T> {
+    const run = async (trx: Trx) => {
+      if (check) await check(trx);
+      return work(new PointerWriter(trx));
+    };
+    if (this.#grouped) return this.#grouped.run((trx) => work(new PointerWriter(trx)), check);
+    if (this.#db.isTransaction) return run(this.#db as Trx);
+    return this.#db.transaction().execute(run);
+  }
+
+  /** Resolves once no grouped write is queued or in flight (for a clean shutdown). */
+  drain(): Promise<void> {
+    return this.#grouped?.drain() ?? Promise.resolve();
   }
 
   /** The live pointer with `id`, or undefined (never stored, or deleted). */
@@ -224,33 +335,20 @@ export class PointerWriter {
     origin: WriteOrigin,
     action: 'create' | 'supersede' = 'create',
   ): Promise<StoredPointer> {
-    const nhsNumber = nhsNumberOf(input.pointer);
-    const custodian = custodianOf(input.pointer);
-    const claimed = await this.executor
-      .insertInto('pointer_locator')
-      .values({ id: input.id, nhs_number: nhsNumber, custodian, version: 1, deleted: false })
-      .onConflict((conflict) =>
-        conflict
-          .column('id')
-          .doUpdateSet({
-            nhs_number: nhsNumber,
-            custodian,
-            version: sql`pointer_locator.version + 1`,
-            deleted: false,
-          })
-          .where('pointer_locator.deleted', '=', true),
-      )
-      .returning('version')
-      .executeTakeFirst();
-    if (!claimed) throw refuse('DUPLICATE_REJECTED');
-    const rows = newPointerRows(input, claimed.version, origin, action);
-    const row = await this.executor
-      .insertInto('pointer')
-      .values(rows.pointer)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    // The common case in one round trip: claim the id and, when this is the id's first version,
+    // insert the pointer and its history in the same statement (data-modifying CTEs).
+    const first = newPointerRows(input, 1, origin, action);
+    const { rows: claimed } = await this.executor.executeQuery<{ version: number }>(
+      CompiledQuery.raw(CREATE_FIRST_VERSION, createParameters(first)),
+    );
+    const version = claimed[0]?.version;
+    if (version === undefined) throw refuse('DUPLICATE_REJECTED');
+    if (version === 1) return storedOf(first);
+    // A deleted id published again (an upsert): its history continues at `version`.
+    const rows = newPointerRows(input, version, origin, action);
+    await this.executor.insertInto('pointer').values(rows.pointer).execute();
     await this.executor.insertInto('pointer_history').values(rows.history).execute();
-    return toStored(row);
+    return storedOf(rows);
   }
 
   /** Replaces the mutable content of a locked pointer; `date` and creation time are kept. */

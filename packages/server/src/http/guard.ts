@@ -30,6 +30,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { findAudit } from '../audit/context.ts';
 import type { AccessTokenClaims, AccessTokens } from '../auth/access-token.ts';
 import { type RateLimiter, throwRefusal } from '../limits/rate-limiter.ts';
+import type { TakeReceipt } from '../limits/token-bucket.ts';
 
 /** Who is calling, as proved by the token and allowed by the catalogue. */
 export interface Principal {
@@ -140,20 +141,20 @@ export function guard(deps: GuardDeps, spec: GuardSpec): RequestHandler {
       const requestId = requireRequestId(res);
       const token = await authenticate(req, res, deps.tokens);
       const odsCode = readOdsHeader(req);
-      const redo = typeof res.locals.catalogueRedos === 'number';
       const decide = (snapshot: CatalogueSnapshot): Principal => {
         const context = snapshot.accessContext(token.clientId, odsCode, spec.role);
         // Quotas from the same catalogue; a refused client still counts (it is still load). A
-        // request redone on a newer catalogue was counted already.
-        const refused = redo
-          ? undefined
-          : deps.limiter?.request({
-              clientId: token.clientId,
-              clientPerMinute: context.client?.rateLimitPerMinute,
-              odsCode,
-              organisationPerMinute: context.organisation?.rateLimitPerMinute,
-            });
-        if (refused) throwRefusal(res, refused);
+        // request decided again on a newer catalogue gives back what its first decision took.
+        const counted = res.locals.rateReceipts as TakeReceipt[] | undefined;
+        if (counted) deps.limiter?.undo(counted);
+        const limited = deps.limiter?.requestWithReceipts({
+          clientId: token.clientId,
+          clientPerMinute: context.client?.rateLimitPerMinute,
+          odsCode,
+          organisationPerMinute: context.organisation?.rateLimitPerMinute,
+        });
+        res.locals.rateReceipts = limited?.receipts;
+        if (limited?.refused) throwRefusal(res, limited.refused);
         const endUser = endUserFromClaims(token.iua);
         const grant = authoriseRequest({
           ...context,

@@ -16,7 +16,7 @@ import { type OperationOutcomeError, refuse } from '@nir/core';
 import type { Response } from 'express';
 import type { RateLimitConfig } from '../config.ts';
 import type { ResilienceCounters } from '../resilience/counters.ts';
-import { TokenBuckets } from './token-bucket.ts';
+import { type TakeReceipt, TokenBuckets } from './token-bucket.ts';
 
 /** Who a request counts against, with the catalogue's quotas when it names them. */
 export interface RateLimitSubject {
@@ -38,6 +38,9 @@ export class RateLimiter {
   readonly #counters: ResilienceCounters | undefined;
   readonly #requests: TokenBuckets;
   readonly #tokens: TokenBuckets;
+  /** What the last {@link request} took from the client's and the organisation's buckets. */
+  #clientReceipt: TakeReceipt | undefined;
+  #organisationReceipt: TakeReceipt | undefined;
 
   constructor(config: RateLimitConfig, counters?: ResilienceCounters, now?: () => number) {
     this.#config = config;
@@ -58,6 +61,7 @@ export class RateLimiter {
       `c:${subject.clientId}`,
       this.#share(subject.clientPerMinute ?? this.#config.clientPerMinute),
     );
+    this.#clientReceipt = this.#requests.lastReceipt();
     if (clientWait > 0) {
       this.#counters?.increment('rate-limited-client');
       return refusal(`Client system '${subject.clientId}' is over its request quota`, clientWait);
@@ -67,11 +71,35 @@ export class RateLimiter {
       `o:${subject.odsCode}`,
       this.#share(subject.organisationPerMinute ?? this.#config.organisationPerMinute),
     );
+    this.#organisationReceipt = this.#requests.lastReceipt();
     if (orgWait > 0) {
       this.#counters?.increment('rate-limited-organisation');
       return refusal(`Organisation '${subject.odsCode}' is over its request quota`, orgWait);
     }
     return undefined;
+  }
+
+  /**
+   * {@link request}, with what it took, so that a request decided again (on a newer catalogue,
+   * with its quotas) can be counted once: {@link undo} the first decision's receipts first.
+   */
+  requestWithReceipts(subject: RateLimitSubject): {
+    refused: RateLimitRefusal | undefined;
+    receipts: TakeReceipt[];
+  } {
+    this.#clientReceipt = undefined;
+    this.#organisationReceipt = undefined;
+    const refused = this.request(subject);
+    const receipts: TakeReceipt[] = [];
+    // Undone in reverse order: the organisation's take came after the client's.
+    if (this.#organisationReceipt) receipts.push(this.#organisationReceipt);
+    if (this.#clientReceipt) receipts.push(this.#clientReceipt);
+    return { refused, receipts };
+  }
+
+  /** Undoes the takes of an earlier {@link requestWithReceipts}. */
+  undo(receipts: TakeReceipt[]): void {
+    for (const receipt of receipts) this.#requests.undo(receipt);
   }
 
   /** Counts one request made for an organisation alone (the token endpoint, which counts its client first). */

@@ -40,6 +40,41 @@ describe('TokenBuckets (issue 14, point 9)', () => {
     expect(buckets.take('a', 2)).toBeGreaterThan(0);
   });
 
+  it('undoes a take exactly, refill at the old quota included, when nothing was taken since', () => {
+    let now = 0;
+    const buckets = new TokenBuckets(() => now);
+    expect(buckets.take('a', 3)).toBe(0); // 2 left
+    now += 500; // under a stale quota of 600 a minute, 5 tokens would have refilled
+    expect(buckets.take('a', 600)).toBe(0);
+    const receipt = buckets.lastReceipt();
+    if (!receipt) throw new Error('no receipt');
+    buckets.undo(receipt);
+    // Counted again under the real quota of 3: 2 + a trickle, then 1 left, then none.
+    expect(buckets.take('a', 3)).toBe(0);
+    expect(buckets.take('a', 3)).toBe(0);
+    expect(buckets.take('a', 3)).toBeGreaterThan(0);
+  });
+
+  it('gives one token back when another take came between a take and its undo', () => {
+    const buckets = new TokenBuckets(() => 0);
+    expect(buckets.take('a', 2)).toBe(0);
+    const receipt = buckets.lastReceipt();
+    expect(buckets.take('a', 2)).toBe(0);
+    if (!receipt) throw new Error('no receipt');
+    buckets.undo(receipt);
+    expect(buckets.take('a', 2)).toBe(0);
+    expect(buckets.take('a', 2)).toBeGreaterThan(0);
+  });
+
+  it('forgets a bucket its undone take created', () => {
+    const buckets = new TokenBuckets(() => 0);
+    buckets.take('new', 5);
+    const receipt = buckets.lastReceipt();
+    if (!receipt) throw new Error('no receipt');
+    buckets.undo(receipt);
+    expect(buckets.size).toBe(0);
+  });
+
   it('forgets idle buckets, so memory follows the active clients', () => {
     let now = 0;
     const buckets = new TokenBuckets(() => now);

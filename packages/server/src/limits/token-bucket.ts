@@ -14,6 +14,17 @@ interface Bucket {
   tokens: number;
   at: number;
   perMinute: number;
+  /** Takes so far: a receipt can undo a take only while no other take followed it. */
+  takes: number;
+}
+
+/** What one take changed, so that it can be undone exactly (see {@link TokenBuckets.undo}). */
+export interface TakeReceipt {
+  key: string;
+  /** The bucket before the take; undefined when the take created it. */
+  before: Omit<Bucket, 'takes'> | undefined;
+  /** The bucket's take count after this take. */
+  takes: number;
 }
 
 const MINUTE_MS = 60_000;
@@ -23,6 +34,7 @@ export class TokenBuckets {
   readonly #buckets = new Map<string, Bucket>();
   readonly #now: () => number;
   #takes = 0;
+  #lastReceipt: TakeReceipt | undefined;
 
   constructor(now: () => number = () => performance.now()) {
     this.#now = now;
@@ -36,10 +48,16 @@ export class TokenBuckets {
     const now = this.#now();
     if (++this.#takes % 10_000 === 0) this.#sweep(now);
     let bucket = this.#buckets.get(key);
+    this.#lastReceipt = {
+      key,
+      before: bucket && { tokens: bucket.tokens, at: bucket.at, perMinute: bucket.perMinute },
+      takes: (bucket?.takes ?? 0) + 1,
+    };
     if (!bucket) {
-      bucket = { tokens: perMinute, at: now, perMinute };
+      bucket = { tokens: perMinute, at: now, perMinute, takes: 1 };
       this.#buckets.set(key, bucket);
     } else {
+      bucket.takes += 1;
       // A quota changed in the catalogue applies from now; the bucket never holds more than it.
       bucket.perMinute = perMinute;
       bucket.tokens = Math.min(perMinute, bucket.tokens + ((now - bucket.at) * perMinute) / MINUTE_MS);
@@ -50,6 +68,30 @@ export class TokenBuckets {
       return 0;
     }
     return Math.max(1, Math.ceil(((1 - bucket.tokens) * MINUTE_MS) / perMinute / 1000));
+  }
+
+  /** What the last {@link take} changed (read it right after the take: takes are synchronous). */
+  lastReceipt(): TakeReceipt | undefined {
+    return this.#lastReceipt;
+  }
+
+  /**
+   * Undoes a take (the same request is being counted again, on a newer quota): the bucket as it
+   * was, refill included, when no other take came since; else one token given back.
+   */
+  undo(receipt: TakeReceipt): void {
+    const bucket = this.#buckets.get(receipt.key);
+    if (!bucket) return;
+    if (bucket.takes === receipt.takes) {
+      if (!receipt.before) {
+        this.#buckets.delete(receipt.key);
+        return;
+      }
+      Object.assign(bucket, receipt.before);
+      bucket.takes -= 1;
+      return;
+    }
+    bucket.tokens = Math.min(bucket.perMinute, bucket.tokens + 1);
   }
 
   /** Buckets held now (for tests and metrics). */

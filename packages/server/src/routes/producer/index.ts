@@ -12,12 +12,12 @@ import {
   type PointerSchema,
   refuse,
 } from '@nir/core';
-import type { PointerRepository } from '@nir/store';
+import { type PointerRepository, readCatalogueVersion } from '@nir/store';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { ApiModule } from '../../app.ts';
 import { jsonBody, requireBody } from '../../http/body.ts';
 import { methodNotAllowed } from '../../http/errors.ts';
-import type { Principal } from '../../http/guard.ts';
+import { confirmCatalogue, type Principal } from '../../http/guard.ts';
 import { sendFhir } from '../../http/respond.ts';
 import { searchBody } from '../../http/search-body.ts';
 import { mountConformance } from './conformance.ts';
@@ -48,7 +48,16 @@ function auditIn(res: Response): ProducerAudit | undefined {
 }
 
 function call(res: Response): ProducerCall {
-  return { principal: res.locals.principal as Principal, now: new Date(), audit: auditIn(res) };
+  const principal = res.locals.principal as Principal;
+  return {
+    principal,
+    now: new Date(),
+    audit: auditIn(res),
+    // R6: a write reads the catalogue version inside its own transaction (guard.ts).
+    check: principal.versionInStatement
+      ? async (trx) => confirmCatalogue(res, await readCatalogueVersion(trx))
+      : undefined,
+  };
 }
 
 function idParam(req: Request): string {
@@ -85,6 +94,10 @@ export function producerModule(deps: ProducerDeps): ApiModule {
   const service = new PointerService(deps.pointers, deps.schema);
   return ({ router, guard, bodyLimitBytes }) => {
     const as = (interaction: Interaction) => guard({ role: 'producer', interaction, clinical: true });
+    // Creates, upserts, updates and deletes read the catalogue version in their own transaction
+    // (the `check` of `call`), so their guard does not read it first (R6, guard.ts).
+    const writeAs = (interaction: Interaction) =>
+      guard({ role: 'producer', interaction, clinical: true, versionInStatement: true });
     const body: Handlers = [...jsonBody(bodyLimitBytes), pointerJsonErrors, requireBody];
 
     const search: RequestHandler = async (req: Request, res: Response) => {
@@ -136,11 +149,11 @@ export function producerModule(deps: ProducerDeps): ApiModule {
     router
       .route('/DocumentReference')
       .get(as('search'), search)
-      .post(as('create'), ...body, async (req: Request, res: Response) => {
+      .post(writeAs('create'), ...body, async (req: Request, res: Response) => {
         const created = await service.create(req.body, 'create', call(res));
         sendWrite(req, res, { status: 201, ...writtenOf(created.stored), outcome: created.outcome });
       })
-      .put(as('upsert'), ...body, async (req: Request, res: Response) => {
+      .put(writeAs('upsert'), ...body, async (req: Request, res: Response) => {
         const created = await service.create(req.body, 'upsert', call(res));
         sendWrite(req, res, { status: 201, ...writtenOf(created.stored), outcome: created.outcome });
       })
@@ -177,11 +190,11 @@ export function producerModule(deps: ProducerDeps): ApiModule {
         res.setHeader('Last-Modified', new Date(stored.updatedOn).toUTCString());
         sendFhir(res, 200, stored.resource);
       })
-      .put(as('update'), ...body, async (req: Request, res: Response) => {
+      .put(writeAs('update'), ...body, async (req: Request, res: Response) => {
         const updated = await service.update(idParam(req), req.body, ifMatchVersion(req), call(res));
         sendWrite(req, res, { status: 200, ...writtenOf(updated), outcome: 'updated' });
       })
-      .delete(as('delete'), async (req: Request, res: Response) => {
+      .delete(writeAs('delete'), async (req: Request, res: Response) => {
         const id = idParam(req);
         const now = new Date();
         const { version } = await service.delete(id, ifMatchVersion(req), { ...call(res), now });

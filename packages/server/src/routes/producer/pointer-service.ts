@@ -1,7 +1,9 @@
 /**
  * The producer's pointer interactions (R4, R10–R13): validate (stages A and B) → who may write
- * what (stage C) → one transaction with the history and the audit record. No HTTP here: the
- * routes translate requests into these calls and results into responses.
+ * what (stage C) → one write with the history and the audit record, committed by group commit
+ * (`PointerRepository.write`: concurrent writes share a transaction, each behind its own
+ * savepoint, and each call returns only after that commit). No HTTP here: the routes translate
+ * requests into these calls and results into responses.
  */
 import type { DocumentReference } from '@medplum/fhirtypes';
 import {
@@ -22,7 +24,7 @@ import {
   supersedeTargets,
   validatePointer,
 } from '@nir/core';
-import type { PointerRepository, PointerWriter, StoredPointer, WriteOrigin } from '@nir/store';
+import type { PointerRepository, PointerWriter, StoredPointer, WriteCheck, WriteOrigin } from '@nir/store';
 import type { Principal } from '../../http/guard.ts';
 import type { WriteOutcome } from './write-response.ts';
 
@@ -46,6 +48,12 @@ export interface ProducerCall {
   principal: Principal;
   now: Date;
   audit?: WriteAudit | undefined;
+  /**
+   * Runs first inside the write's (shared) transaction; a throw fails this write alone with the
+   * thrown error, e.g. the catalogue version the request was authorised under has moved, so the
+   * route reloads and redoes the request (issue 15, item 1).
+   */
+  check?: WriteCheck | undefined;
 }
 
 /** The result of a create, upsert or supersede. */
@@ -121,11 +129,11 @@ export class PointerService {
   /** Create (server id) or upsert (client id); a `replaces` relation supersedes atomically. */
   async create(body: unknown, mode: 'create' | 'upsert', call: ProducerCall): Promise<Created> {
     const prepared = this.prepareCreate(body, mode, call);
-    return this.#pointers.transaction(async (writer) => {
+    return this.#pointers.write(async (writer) => {
       const created = await this.createWithin(writer, prepared.pointer, prepared.id, call);
       await call.audit?.recordWithin(writer.executor, 201);
       return created;
-    });
+    }, call.check);
   }
 
   /**
@@ -177,7 +185,7 @@ export class PointerService {
       throw refuse('BAD_REQUEST', 'The document id in the path does not match the document id in the body');
     const next = validatePointer(this.#schema, body, 'update');
     checkOwnership(id, call.principal.odsCode, 'updated');
-    return this.#pointers.transaction(async (writer) => {
+    return this.#pointers.write(async (writer) => {
       const stored = (await writer.lock(id)) ?? notFound();
       checkVersion(stored, ifMatch);
       checkImmutableFields(stored.resource, next);
@@ -186,13 +194,13 @@ export class PointerService {
       auditPointer(call, updated, { versionBefore: stored.version, versionAfter: updated.version });
       await call.audit?.recordWithin(writer.executor, 200);
       return updated;
-    });
+    }, call.check);
   }
 
   /** Delete: ownership, exists, `If-Match`, and the type permission (R3; NRL skips it). */
   async delete(id: string, ifMatch: number | undefined, call: ProducerCall): Promise<{ version: number }> {
     checkOwnership(id, call.principal.odsCode, 'deleted');
-    return this.#pointers.transaction(async (writer) => {
+    return this.#pointers.write(async (writer) => {
       const stored = (await writer.lock(id)) ?? notFound();
       checkVersion(stored, ifMatch);
       checkTypePermitted(stored.resource, call.principal.grant);
@@ -200,7 +208,7 @@ export class PointerService {
       auditPointer(call, stored, { versionBefore: stored.version, versionAfter: version });
       await call.audit?.recordWithin(writer.executor, 200);
       return { version };
-    });
+    }, call.check);
   }
 
   /** Read an own pointer; a deleted one is 404 (R10 keeps it in the history). */
