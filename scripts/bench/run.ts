@@ -17,10 +17,11 @@
  * SQL and `pgbench -S`; S2 consumer search (closed loop at 32 connections; open loop at 500
  * req/s); S2b paging a 500-pointer patient; S3 producer create; S4 bulk ingest (the loader);
  * S5 search with the durable audit on and off; S7 an NRL-like mix; S2-limit / S2-nolimit the
- * consumer search with the rate limiter on and off (issue 14). Prints one table (each HTTP
- * figure also as a percentage of S0) and writes it as JSON to bench-results/. With `--aged`
- * (BENCH_AGED_DATABASE_URL, default the bench database's name + `_aged`) it also reports what a
- * search touches on each layout (EXPLAIN (ANALYZE, BUFFERS) over sampled patients).
+ * consumer search with the rate limiter on and off (issue 14); S2-w2 the S2 search on two worker
+ * processes (`NIR_WORKERS=2`, issue 15). Prints one table (each HTTP figure also as a percentage
+ * of S0) and writes it as JSON to bench-results/. With `--aged` (BENCH_AGED_DATABASE_URL, default
+ * the bench database's name + `_aged`) it also reports what a search touches on each layout
+ * (EXPLAIN (ANALYZE, BUFFERS) over sampled patients).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -173,7 +174,11 @@ log(
   `${dataset.reused ? 'reused' : 'loaded'} ${dataset.pointers} pointers, ${dataset.patients} patients` +
     (dataset.vacuumSeconds === undefined
       ? ''
-      : ` in ${dataset.seconds.toFixed(0)} s, then VACUUM (ANALYZE) ${dataset.vacuumSeconds.toFixed(0)} s`),
+      : ` in ${dataset.seconds.toFixed(0)} s` +
+        (dataset.indexSeconds === undefined
+          ? ''
+          : ` (index builds ${dataset.indexSeconds.toFixed(0)} s of it)`) +
+        `, then VACUUM (ANALYZE) ${dataset.vacuumSeconds.toFixed(0)} s`),
 );
 
 const agedDataset = agedDatabaseUrl
@@ -511,6 +516,14 @@ if (!soakOnly) {
   await stopServerProcess(server);
   auditCost = (1 - s2.rps / s5off.rps) * 100;
 
+  // What a second core buys (issue 15 item 5): the same search on a fresh registry of two
+  // worker processes (NIR_WORKERS=2); its CPU per request sums the primary and both workers.
+  await searchPhase('S2-w2', 'search by NHS number, closed loop, 32 connections, NIR_WORKERS=2', {
+    NIR_WORKERS: '2',
+  });
+  // Shown beside S2.
+  const w2 = rows.splice(rows.length - 1, 1);
+  rows.splice(rows.findIndex((row) => row.id === 'S2') + 1, 0, ...w2);
   const limitOff = await searchPhase(
     'S2-nolimit',
     'search, closed loop, rate limiter off (measurement only)',

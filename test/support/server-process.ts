@@ -1,6 +1,7 @@
 /**
  * The registry as a real process (`packages/server/src/main.ts`, what `pnpm start` runs), for
- * tests of start-up, restarts and crashes. Resolves once `/_status` answers 200.
+ * tests of start-up, restarts and crashes. Resolves once `/_status` answers 200 (and, with
+ * `NIR_WORKERS` above 1, once the primary says every worker listens).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createClientAssertion, demoUserClaims } from '@nir/cli';
@@ -39,11 +40,15 @@ export async function startServerProcess(
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const workers = Number(extra.NIR_WORKERS ?? '1');
   const deadline = Date.now() + 45_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
     try {
-      if ((await fetch(`${url}/_status`)).status === 200) return { child, url, exited, output: () => output };
+      // Several workers: worker 0 answers first; the primary says when every worker listens.
+      const all = workers <= 1 || output.includes(`${workers} workers listening`);
+      if (all && (await fetch(`${url}/_status`)).status === 200)
+        return { child, url, exited, output: () => output };
     } catch {
       // not listening yet
     }

@@ -183,3 +183,36 @@ describe('readConfig audit', () => {
     expect(() => readConfig({ NIR_DB_LOCK_TIMEOUT_MS: 'soon' })).toThrow(/NIR_DB_LOCK_TIMEOUT_MS/);
   });
 });
+
+describe('readConfig workers (issue 15)', () => {
+  it('runs one process by default, with no worker index', () => {
+    const config = readConfig({});
+    expect(config.workers).toBe(1);
+    expect(config.workerIndex).toBeUndefined();
+  });
+
+  it('gives every worker its share of the rate limits: instances × workers', () => {
+    const config = readConfig({
+      DATABASE_URL: 'postgres://nir@db.internal/nir',
+      NIR_WORKERS: '2',
+      NIR_RATE_LIMIT_INSTANCES: '3',
+    });
+    expect(config.workers).toBe(2);
+    expect(config.rateLimits.instances).toBe(6);
+    expect(
+      readConfig({ DATABASE_URL: 'postgres://nir@db.internal/nir', NIR_WORKERS: '4' }).rateLimits.instances,
+    ).toBe(4);
+  });
+
+  it('reads the worker index the primary sets, within the workers', () => {
+    const env = { DATABASE_URL: 'postgres://nir@db.internal/nir', NIR_WORKERS: '2' };
+    expect(readConfig({ ...env, NIR_WORKER_INDEX: '1' }).workerIndex).toBe(1);
+    expect(() => readConfig({ ...env, NIR_WORKER_INDEX: '2' })).toThrow(/NIR_WORKER_INDEX/);
+  });
+
+  it('refuses several workers on the embedded database, and a malformed count', () => {
+    expect(() => readConfig({ NIR_WORKERS: '2' })).toThrow(/NIR_WORKERS above 1 needs DATABASE_URL/);
+    expect(() => readConfig({ NIR_WORKERS: '0' })).toThrow(/NIR_WORKERS/);
+    expect(() => readConfig({ NIR_WORKERS: 'two' })).toThrow(/NIR_WORKERS/);
+  });
+});

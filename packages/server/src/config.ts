@@ -63,6 +63,18 @@ export interface ServerConfig {
    * turn it off (to measure its cost); refused outside demo mode.
    */
   auditRollup: boolean;
+  /**
+   * Issue 15: worker processes serving the port (`NIR_WORKERS`, node:cluster). 1 (the default)
+   * runs today's single process with no cluster primary.
+   */
+  workers: number;
+  /**
+   * Which worker this process is (0 to workers − 1), set by the cluster primary in the
+   * environment of the workers it forks (`NIR_WORKER_INDEX`, not an operator setting); undefined
+   * in a single process. Worker 0 runs the jobs on shared tables (audit maintenance, replay
+   * purge, search-facts reindex); a replacement keeps the index of the worker it replaces.
+   */
+  workerIndex: number | undefined;
 }
 
 /** Rate limit settings read from the environment; the Controller Catalogue overrides per client and organisation. */
@@ -73,7 +85,11 @@ export interface RateLimitConfig {
   organisationPerMinute: number;
   /** Access tokens a minute one client may obtain when its catalogue entry names no limit. */
   tokensPerMinute: number;
-  /** Instances sharing the limits: each enforces 1/instances of every limit. */
+  /**
+   * Processes sharing the limits: each enforces 1/instances of every limit. It is
+   * `NIR_RATE_LIMIT_INSTANCES` (instances behind the balancer) times `NIR_WORKERS` (processes
+   * of each instance), since every worker counts in its own memory.
+   */
   instances: number;
   /** Off only for measurement (`pnpm bench` S2 with and without the limiter). */
   enabled: boolean;
@@ -144,6 +160,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       'NIR_AUDIT_ROLLUP=false is for benchmarks of a demo registry only: the service review needs it (R17)',
     );
   }
+  const workers = integer('NIR_WORKERS', env.NIR_WORKERS, 1, 1, 64);
+  if (workers > 1 && databaseUrl === undefined) {
+    throw new Error(
+      'NIR_WORKERS above 1 needs DATABASE_URL (PostgreSQL): the embedded database belongs to one process',
+    );
+  }
+  const workerIndex =
+    env.NIR_WORKER_INDEX === undefined || env.NIR_WORKER_INDEX === ''
+      ? undefined
+      : integer('NIR_WORKER_INDEX', env.NIR_WORKER_INDEX, 0, 0, workers - 1);
   return {
     port,
     host,
@@ -178,7 +204,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         10_000_000,
       ),
       tokensPerMinute: integer('NIR_TOKEN_LIMIT', env.NIR_TOKEN_LIMIT, 600, 1, 1_000_000),
-      instances: integer('NIR_RATE_LIMIT_INSTANCES', env.NIR_RATE_LIMIT_INSTANCES, 1, 1, 1000),
+      instances: integer('NIR_RATE_LIMIT_INSTANCES', env.NIR_RATE_LIMIT_INSTANCES, 1, 1, 1000) * workers,
       enabled: flag('NIR_RATE_LIMIT', env.NIR_RATE_LIMIT, true),
     },
     metricsPort:
@@ -188,5 +214,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     metricsHost: env.NIR_METRICS_HOST || '127.0.0.1',
     drainTimeoutMs: integer('NIR_DRAIN_TIMEOUT_MS', env.NIR_DRAIN_TIMEOUT_MS, 25_000, 0, 600_000),
     auditRollup,
+    workers,
+    workerIndex,
   };
 }

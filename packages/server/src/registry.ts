@@ -52,6 +52,11 @@ export interface Registry {
   audit: AuditService;
   /** Rate limits per client and organisation (issue 14, point 9). */
   limiter: RateLimiter;
+  /**
+   * Issue 15 item 8: the background reindex of older search facts started by this registry,
+   * settled when done or stopped; undefined when the recorded version was current.
+   */
+  searchFactsReindex: Promise<void> | undefined;
   /** Whether this start seeded the demo catalogue. */
   seededDemo: boolean;
   /** R16: the Prometheus metrics of this process. */
@@ -167,8 +172,6 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const published = await loadPublishedProfiles(profilesDir);
   await checkSandbox(new SandboxStore(store.db), config.sandbox === true);
   const pointers = new PointerRepository(store.db);
-  const reindexed = await pointers.reindexSearchFacts();
-  if (reindexed > 0) logger.info({ pointers: reindexed }, 'search facts recomputed');
   const rollups = new AuditRollupStore(store.db);
   const modules: Partial<Record<FhirApi, ApiModule[]>> = {
     ...options.modules,
@@ -227,15 +230,42 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     poolStats: () => store.poolStats(),
   });
 
+  // Jobs on shared tables run in one process of a cluster (worker 0; each is also safe when
+  // several instances run it: advisory locks, idempotent deletes). Each process refreshes its
+  // own keys and flushes its own audit (in memory).
+  const sharedJobs = (config.workerIndex ?? 0) === 0;
+  // Issue 15 item 8: the search facts. The recorded table version equal to SEARCH_FACTS_VERSION:
+  // nothing to do. Lower: serve at once (each search recomputes its own patient's older rows)
+  // while one background job walks the table, then records the version.
+  const reindexStop = new AbortController();
+  let reindexing: Promise<void> | undefined;
+  if (sharedJobs && !(await pointers.searchFacts.isCurrent())) {
+    const started = performance.now();
+    logger.info('search facts: recomputing older rows in the background');
+    reindexing = pointers.searchFacts
+      .reindex({ signal: reindexStop.signal })
+      .then((progress) => {
+        if (reindexStop.signal.aborted) return;
+        logger.info(
+          { ...progress, seconds: Math.round((performance.now() - started) / 100) / 10 },
+          'search facts recomputed; version recorded',
+        );
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'search facts reindex failed'));
+  }
   const timers = [
     setInterval(() => {
       keys.refresh().catch((error: unknown) => logger.warn({ err: error }, 'signing key refresh failed'));
     }, config.keyRefreshSeconds * 1000),
-    setInterval(() => {
-      replayGuard.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'jti purge failed'));
-    }, 60_000),
-    scheduleAuditMaintenance(audit, config.auditRetentionMonths),
   ];
+  if (sharedJobs) {
+    timers.push(
+      setInterval(() => {
+        replayGuard.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'jti purge failed'));
+      }, 60_000),
+      scheduleAuditMaintenance(audit, config.auditRetentionMonths),
+    );
+  }
   for (const timer of timers) timer.unref();
 
   let server: Server | undefined;
@@ -244,6 +274,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const shutdown = async () => {
     ready.drain();
     for (const timer of timers) clearInterval(timer);
+    reindexStop.abort();
     if (server) {
       const listening = server;
       // No new connections; idle keep-alive ones close now, busy ones once their response is sent.
@@ -260,6 +291,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     await audit.deferred.flush();
     audit.deferred.stop();
     await metricsListener?.close();
+    await reindexing;
     await store.close();
   };
   return {
@@ -272,6 +304,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     logger,
     audit,
     limiter,
+    searchFactsReindex: reindexing,
     seededDemo,
     metrics,
     readiness: ready,

@@ -24,14 +24,9 @@ import {
   type WriteCheck,
 } from './grouped-transactions.ts';
 import { type NewPointer, type NewPointerRows, newPointerRows, type WriteOrigin } from './pointer-rows.ts';
-import {
-  countPointers,
-  factColumns,
-  reindexSearchFacts,
-  type SearchPage,
-  searchPointers,
-} from './pointer-search.ts';
+import { countPointers, factColumns, type SearchPage, searchPointers } from './pointer-search.ts';
 import { type DatabaseSchema, isoTimestamp, type PointerTable } from './schema.ts';
+import { SearchFacts } from './search-facts.ts';
 import { READ_SQL } from './search-sql.ts';
 
 export type { NewPointer, WriteOrigin } from './pointer-rows.ts';
@@ -206,6 +201,11 @@ function createParameters(rows: NewPointerRows): unknown[] {
 export class PointerRepository {
   readonly #db: Db;
   readonly #grouped: GroupedTransactions | undefined;
+  /**
+   * The table's search facts version (issue 15): while a background reindex runs, a search
+   * first recomputes its patient's older rows.
+   */
+  readonly searchFacts: SearchFacts;
 
   /**
    * `groupCommit` (default on) lets {@link PointerRepository.write} share transactions between
@@ -215,6 +215,7 @@ export class PointerRepository {
     this.#db = db;
     const group = options.groupCommit ?? {};
     this.#grouped = group === false || db.isTransaction ? undefined : new GroupedTransactions(db, group);
+    this.searchFacts = new SearchFacts(db);
   }
 
   /**
@@ -283,22 +284,18 @@ export class PointerRepository {
   }
 
   /** One page of a consumer search, with the exact total, filtered by the compiled grant (R3). */
-  search(search: PointerSearch, access: TypeAccess, pageSize: number): Promise<SearchPage> {
+  async search(search: PointerSearch, access: TypeAccess, pageSize: number): Promise<SearchPage> {
+    if (!this.searchFacts.current) await this.searchFacts.ensurePatient(search.nhsNumber);
     return searchPointers(this.#db, search, access, pageSize);
   }
 
   /** How many pointers a consumer search matches for the caller (R3), with the catalogue's version. */
-  count(search: PointerSearch, access: TypeAccess): Promise<{ total: number; catalogueVersion: number }> {
+  async count(
+    search: PointerSearch,
+    access: TypeAccess,
+  ): Promise<{ total: number; catalogueVersion: number }> {
+    if (!this.searchFacts.current) await this.searchFacts.ensurePatient(search.nhsNumber);
     return countPointers(this.#db, search, access);
-  }
-
-  /**
-   * Recomputes the search columns of rows written by an older `searchFactsOf` (or before
-   * migration 0005), in batches; a row changed meanwhile is left to its writer. Returns how
-   * many rows were brought up to date.
-   */
-  reindexSearchFacts(batchSize = 500): Promise<number> {
-    return reindexSearchFacts(this.#db, batchSize);
   }
 
   /** Every kept version of a pointer, newest first (R10). */

@@ -1,7 +1,8 @@
 /**
  * The consumer search in SQL on both backends (issue 4): the compiled grant as a SQL condition
  * agrees with the in-memory predicate on every case (R3), the date conditions agree with their
- * in-memory evaluation, keyset pages cover every match once, older rows are reindexed, and on
+ * in-memory evaluation, keyset pages cover every match once, older rows are recomputed (on read while the table
+ * version is older, and by the background walk), and on
  * PostgreSQL one patient's search is an index scan of one partition (the explain plans).
  */
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import {
   formulaMatches,
   type Grant,
   type PointerSearch,
+  SEARCH_FACTS_VERSION,
   searchFactsOf,
   type TypeAccess,
   typeAccessAllows,
@@ -21,6 +23,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from './open-store.ts';
 import { PointerRepository } from './pointer-repository.ts';
+import { recordedFactsVersion, recordFactsVersion } from './search-facts.ts';
 import { countSql, pageSql, READ_SQL } from './search-sql.ts';
 
 const EXAMPLE = new URL(
@@ -215,17 +218,62 @@ describe.each(await testBackends())('consumer search SQL on $name', (backend) =>
     );
   });
 
-  it('recomputes the search facts of rows written before them', async () => {
+  it('issue 15: a recorded current facts version is trusted, with no scan: an older row stays as it is', async () => {
     const target = seeded[0] as Seeded;
+    await recordFactsVersion(store.db);
     await sql`UPDATE pointer SET search_tokens = '{}', facts_version = 0 WHERE id = ${target.id}`.execute(
       store.db,
     );
     const bySetting = search({ tokens: [['setting|http://snomed.info/sct|310127009']], ids: [target.id] });
     const access = compileTypeAccess({ pointerTypes: [], accessControls: ['ALLOW_ALL_TYPES'] });
-    expect((await repo.search(bySetting, access, 10)).total).toBe(0);
-    expect(await repo.reindexSearchFacts()).toBe(1);
-    expect((await repo.search(bySetting, access, 10)).total).toBe(1);
-    expect(await repo.reindexSearchFacts()).toBe(0);
+    const trusting = new PointerRepository(store.db);
+    expect(await trusting.searchFacts.isCurrent()).toBe(true);
+    expect((await trusting.search(bySetting, access, 10)).total).toBe(0);
+  });
+
+  it('issue 15: while the recorded version is older, a search recomputes its patient first; the walk does the rest and records the version', async () => {
+    const target = seeded[0] as Seeded;
+    const elsewhere = seeded[seeded.length - 1] as Seeded; // another patient
+    await sql`UPDATE pointer SET search_tokens = '{}', facts_version = 0 WHERE id IN (${target.id}, ${elsewhere.id})`.execute(
+      store.db,
+    );
+    await recordFactsVersion(store.db, 0);
+    const factsVersion = async (id: string) =>
+      (await sql<{ v: number }>`SELECT facts_version AS v FROM pointer WHERE id = ${id}`.execute(store.db))
+        .rows[0]?.v;
+    const bySetting = search({ tokens: [['setting|http://snomed.info/sct|310127009']], ids: [target.id] });
+    const access = compileTypeAccess({ pointerTypes: [], accessControls: ['ALLOW_ALL_TYPES'] });
+    const during = new PointerRepository(store.db);
+    expect(await during.searchFacts.isCurrent()).toBe(false);
+    // Correct during the reindex: the searched patient's older row is recomputed before the search.
+    expect((await during.search(bySetting, access, 10)).total).toBe(1);
+    expect((await during.count(bySetting, access)).total).toBe(1);
+    expect(await factsVersion(target.id)).toBe(SEARCH_FACTS_VERSION);
+    expect(await factsVersion(elsewhere.id)).toBe(0);
+
+    // A stopped walk records nothing.
+    const stop = new AbortController();
+    const stopped = await during.searchFacts.reindex({
+      batchSize: 2,
+      signal: stop.signal,
+      onBatch: () => stop.abort(),
+    });
+    expect(stopped.scanned).toBe(2);
+    expect(await recordedFactsVersion(store.db)).toBe(0);
+
+    const batches: number[] = [];
+    const done = await during.searchFacts.reindex({ batchSize: 3, onBatch: (p) => batches.push(p.scanned) });
+    expect(done).toEqual({ scanned: seeded.length, updated: 1 });
+    expect(batches.length).toBe(Math.ceil(seeded.length / 3));
+    expect(await factsVersion(elsewhere.id)).toBe(SEARCH_FACTS_VERSION);
+    expect(await recordedFactsVersion(store.db)).toBe(SEARCH_FACTS_VERSION);
+    expect(during.searchFacts.current).toBe(true);
+    expect((await during.searchFacts.reindex()).updated).toBe(0);
+    // The recomputed facts are the writer's: the setting token is back.
+    const tokens = await sql<{
+      t: string[];
+    }>`SELECT search_tokens AS t FROM pointer WHERE id = ${elsewhere.id}`.execute(store.db);
+    expect(tokens.rows[0]?.t).toEqual(searchFactsOf(elsewhere.pointer).tokens);
   });
 });
 

@@ -3,18 +3,10 @@
  * number (`pointer_patient_recent`), that filters by the compiled grant and the search, counts
  * every match and returns one keyset page with each pointer's JSON as text, so that the
  * response is spliced together without parsing what was stored. Also the search columns
- * themselves: written with each version, recomputed for rows of an older `searchFactsOf`.
+ * themselves: written with each version, recomputed for rows of an older `searchFactsOf`
+ * (`search-facts.ts`).
  */
-import type { DocumentReference } from '@medplum/fhirtypes';
-import {
-  type PointerSearch,
-  SEARCH_FACTS_VERSION,
-  type SearchCursor,
-  type SearchFacts,
-  searchFactsOf,
-  type TimeRange,
-  type TypeAccess,
-} from '@nir/core';
+import type { PointerSearch, SearchCursor, SearchFacts, TimeRange, TypeAccess } from '@nir/core';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { DatabaseSchema } from './schema.ts';
 import { isoTimestamp } from './schema.ts';
@@ -118,35 +110,4 @@ export async function searchPointers(
   entries.length = pageSize;
   const last = entries[pageSize - 1] as PageEntry;
   return { total, entries, next: { createdOn: last.createdOn, id: last.id }, catalogueVersion };
-}
-
-/**
- * Recomputes the search columns of rows written by an older `searchFactsOf` (or before
- * migration 0005), in batches; a row changed meanwhile is left to its writer. Returns how
- * many rows were brought up to date.
- */
-export async function reindexSearchFacts(db: Db, batchSize: number): Promise<number> {
-  let done = 0;
-  for (;;) {
-    const rows = await db
-      .selectFrom('pointer')
-      .select(['nhs_number', 'id', 'version', 'resource'])
-      .where('facts_version', '<', SEARCH_FACTS_VERSION)
-      .limit(batchSize)
-      .execute();
-    if (rows.length === 0) return done;
-    for (const row of rows) {
-      await db
-        .updateTable('pointer')
-        .set({
-          ...factColumns(searchFactsOf(row.resource as DocumentReference)),
-          facts_version: SEARCH_FACTS_VERSION,
-        })
-        .where('nhs_number', '=', row.nhs_number)
-        .where('id', '=', row.id)
-        .where('version', '=', row.version)
-        .execute();
-    }
-    done += rows.length;
-  }
 }

@@ -89,6 +89,13 @@ export interface PointerTable {
   facts_version: Generated<number>;
 }
 
+/** The search facts version every pointer row is known to be at (migration 0012; one row). */
+export interface SearchFactsStateTable {
+  only_row: Generated<boolean>;
+  version: number;
+  recorded_at: Generated<Timestamp>;
+}
+
 export interface PointerLocatorTable {
   id: string;
   nhs_number: string;
@@ -182,6 +189,7 @@ export interface DatabaseSchema {
   pointer: PointerTable;
   pointer_locator: PointerLocatorTable;
   pointer_history: PointerHistoryTable;
+  search_facts_state: SearchFactsStateTable;
   audit_event: AuditEventTable;
   audit_export_job: AuditExportJobTable;
   audit_rollup: AuditRollupTable;

@@ -4,7 +4,15 @@
  * serves `GET /metrics` (Prometheus text exposition) and nothing else.
  */
 import { createServer, type Server } from 'node:http';
-import type { RegistryMetrics } from './registry-metrics.ts';
+
+/**
+ * What the listener serves: one process's metrics ({@link RegistryMetrics}) or, in a cluster,
+ * the primary's aggregate of every worker's (see `lifecycle/cluster.ts`).
+ */
+export interface MetricsExposition {
+  scrape(): Promise<string>;
+  readonly contentType: string;
+}
 
 /** A running metrics listener. */
 export interface MetricsListener {
@@ -14,7 +22,7 @@ export interface MetricsListener {
 
 /** Starts serving `metrics` on `host:port` (0 picks a free port). */
 export function listenMetrics(
-  metrics: RegistryMetrics,
+  metrics: MetricsExposition,
   port: number,
   host: string,
 ): Promise<MetricsListener> {
@@ -28,7 +36,7 @@ export function listenMetrics(
     }
     metrics.scrape().then(
       (text) => {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+        res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
         res.end(req.method === 'HEAD' ? undefined : text);
       },
       () => {

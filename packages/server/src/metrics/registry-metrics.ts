@@ -135,6 +135,8 @@ export class RegistryMetrics {
       name: 'nir_catalogue_version',
       help: 'The Controller Catalogue version this instance reads (its latest change number)',
       registers,
+      // Several workers (NIR_WORKERS): the oldest version any of them reads.
+      aggregator: 'min',
       async collect() {
         if (catalogueVersion) this.set(await catalogueVersion().catch(() => -1));
       },
@@ -143,10 +145,17 @@ export class RegistryMetrics {
       name: 'nir_ready',
       help: '1 while this instance should receive traffic (see /_ready), 0 while starting or draining',
       registers,
+      // Several workers (NIR_WORKERS): 1 only while every worker is ready.
+      aggregator: 'min',
       async collect() {
         this.set((await ready?.().catch(() => false)) ? 1 : 0);
       },
     });
+  }
+
+  /** The content type of {@link scrape}'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
   }
 
   /** The exposition text of every metric. */
