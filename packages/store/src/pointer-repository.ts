@@ -92,18 +92,11 @@ export interface PointerRead {
 /** The live pointer a create stored, from the rows it wrote (no read back). */
 function storedOf(rows: NewPointerRows): StoredPointer {
   const row = rows.pointer;
-  const now = isoTimestamp(row.created_on as Date);
-  return {
-    id: row.id,
-    nhsNumber: row.nhs_number,
-    custodian: row.custodian,
-    type: row.type,
-    category: row.category,
-    version: row.version,
-    createdOn: now,
-    updatedOn: now,
+  return toStored({
+    ...row,
+    updated_on: row.created_on,
     resource: rows.resource,
-  };
+  } as Selectable<PointerTable>);
 }
 
 /**
