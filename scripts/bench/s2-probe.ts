@@ -35,7 +35,7 @@ const server = await startServerProcess({
   DATABASE_URL: databaseUrl,
   NIR_DEMO_MODE: 'true',
   NIR_ACCESS_TOKEN_TTL: '3600',
-  NIR_DB_POOL_SIZE: '4',
+  NIR_DB_POOL_SIZE: process.env.NIR_DB_POOL_SIZE ?? '4',
   NIR_RATE_LIMIT_CLIENT: '10000000',
   NIR_RATE_LIMIT_ORGANISATION: '10000000',
   ...(process.env.NIR_WORKERS ? { NIR_WORKERS: process.env.NIR_WORKERS } : {}),
