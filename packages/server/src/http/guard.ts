@@ -194,6 +194,8 @@ export function guard(deps: GuardDeps, spec: GuardSpec): RequestHandler {
           // A refusal decided on the held catalogue is confirmed on the database's version.
           const fresh = await freshSnapshot(deps.snapshots);
           if (fresh === held) throw refusal;
+          // A quota refusal's Retry-After belongs to that refusal only.
+          res.removeHeader('Retry-After');
           principal = decide(fresh);
         }
       }
