@@ -20,10 +20,10 @@ import { prng } from '../../test/support/prng.ts';
 import {
   demoAssertion,
   type ServerProcess,
-  startServerProcess,
   stopServerProcess,
   tokenRequest,
 } from '../../test/support/server-process.ts';
+import { startBenchRegistry } from './bench-registry.ts';
 import { loadDataset } from './load.ts';
 import { type BenchRequest, closedLoop, type LoadResult } from './load-generators.ts';
 
@@ -64,16 +64,7 @@ await store.close();
 const random = prng(seed + 99);
 
 async function phase(limiter: boolean): Promise<LoadResult> {
-  const server: ServerProcess = await startServerProcess({
-    NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=128',
-    DATABASE_URL: databaseUrl,
-    NIR_DEMO_MODE: 'true',
-    NIR_ACCESS_TOKEN_TTL: '3600',
-    NIR_DB_POOL_SIZE: process.env.NIR_DB_POOL_SIZE ?? '4',
-    NIR_RATE_LIMIT_CLIENT: '10000000',
-    NIR_RATE_LIMIT_ORGANISATION: '10000000',
-    NIR_RATE_LIMIT: String(limiter),
-  });
+  const server: ServerProcess = await startBenchRegistry(databaseUrl, { NIR_RATE_LIMIT: String(limiter) });
   try {
     const reply = await tokenRequest(server.url, await demoAssertion(server.url, 'demo-consumer', 'RWY'));
     const bearer = ((await reply.json()) as { access_token: string }).access_token;

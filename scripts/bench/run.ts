@@ -35,12 +35,8 @@ import { sql } from 'kysely';
 import { freePort } from '../../test/support/free-port.ts';
 import { clinicalHeaders } from '../../test/support/harness.ts';
 import { prng } from '../../test/support/prng.ts';
-import {
-  demoAccessToken,
-  type ServerProcess,
-  startServerProcess,
-  stopServerProcess,
-} from '../../test/support/server-process.ts';
+import { demoAccessToken, type ServerProcess, stopServerProcess } from '../../test/support/server-process.ts';
+import { startBenchRegistry } from './bench-registry.ts';
 import { benchPatient, benchPointer, writtenPatientIndex } from './generate.ts';
 import { loadDataset } from './load.ts';
 import { type BenchRequest, closedLoop, type LoadResult, openLoop, pagingWalk } from './load-generators.ts';
@@ -142,22 +138,10 @@ function headers(bearer: string, ods: string, json = false): Record<string, stri
   return { ...clinicalHeaders(bearer, ods), ...(json ? { 'content-type': 'application/fhir+json' } : {}) };
 }
 
-/** The heap limits `pnpm start` and the Dockerfile run the registry with. */
-const SERVER_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=128';
-
-async function startRegistry(extra: Record<string, string> = {}, url = databaseUrl): Promise<ServerProcess> {
-  return startServerProcess({
-    NODE_OPTIONS: process.env.NIR_SERVER_NODE_OPTIONS ?? SERVER_NODE_OPTIONS,
-    DATABASE_URL: url,
-    NIR_DEMO_MODE: 'true',
-    NIR_ACCESS_TOKEN_TTL: '3600',
-    NIR_DB_POOL_SIZE: process.env.NIR_DB_POOL_SIZE ?? '4',
-    // The bench measures capacity: quotas far above any scenario (the limiter still checks every
-    // request); S2-limit / S2-nolimit compare it with the limiter off.
-    NIR_RATE_LIMIT_CLIENT: '10000000',
-    NIR_RATE_LIMIT_ORGANISATION: '10000000',
-    ...extra,
-  });
+/** The registry on the bench database (or `url`): see bench-registry.ts. S2-limit / S2-nolimit
+ * compare the limiter on (quotas far above any scenario) with it off. */
+function startRegistry(extra: Record<string, string> = {}, url = databaseUrl): Promise<ServerProcess> {
+  return startBenchRegistry(url, extra);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { openStore } from '@nir/store';
 import { sql } from 'kysely';
 import { clinicalHeaders } from '../../test/support/harness.ts';
-import { demoAccessToken, startServerProcess, stopServerProcess } from '../../test/support/server-process.ts';
+import { demoAccessToken, stopServerProcess } from '../../test/support/server-process.ts';
+import { startBenchRegistry } from './bench-registry.ts';
 import { type BenchRequest, closedLoop } from './load-generators.ts';
 import { processTreeCpuSeconds } from './process-cpu.ts';
 
@@ -30,16 +31,10 @@ const { rows } = await sql<{
 }>`SELECT nhs_number FROM bench_patient ORDER BY i LIMIT 50000`.execute(store.db);
 await store.close();
 const patients = rows.map((r) => r.nhs_number);
-const server = await startServerProcess({
-  NODE_OPTIONS: process.env.NIR_SERVER_NODE_OPTIONS ?? '--max-semi-space-size=8 --max-old-space-size=128',
-  DATABASE_URL: databaseUrl,
-  NIR_DEMO_MODE: 'true',
-  NIR_ACCESS_TOKEN_TTL: '3600',
-  NIR_DB_POOL_SIZE: process.env.NIR_DB_POOL_SIZE ?? '4',
-  NIR_RATE_LIMIT_CLIENT: '10000000',
-  NIR_RATE_LIMIT_ORGANISATION: '10000000',
-  ...(process.env.NIR_WORKERS ? { NIR_WORKERS: process.env.NIR_WORKERS } : {}),
-});
+const server = await startBenchRegistry(
+  databaseUrl,
+  process.env.NIR_WORKERS ? { NIR_WORKERS: process.env.NIR_WORKERS } : {},
+);
 const bearer = await demoAccessToken(server.url, 'demo-consumer', 'RWY');
 let i = 0;
 const request = (): BenchRequest => ({

@@ -11,7 +11,8 @@ import { openStore } from '@nir/store';
 import { sql } from 'kysely';
 import { clinicalHeaders } from '../../test/support/harness.ts';
 import { prng } from '../../test/support/prng.ts';
-import { demoAccessToken, startServerProcess, stopServerProcess } from '../../test/support/server-process.ts';
+import { demoAccessToken, stopServerProcess } from '../../test/support/server-process.ts';
+import { startBenchRegistry } from './bench-registry.ts';
 import { benchPatient, benchPointer } from './generate.ts';
 import { closedLoop } from './load-generators.ts';
 import { processTreeCpuSeconds } from './process-cpu.ts';
@@ -36,15 +37,7 @@ const dbStats = async () =>
     )
   ).rows[0] as { xact_commit: string; tup_inserted: string };
 
-const server = await startServerProcess({
-  NODE_OPTIONS: process.env.NIR_SERVER_NODE_OPTIONS ?? '--max-semi-space-size=8 --max-old-space-size=128',
-  DATABASE_URL: databaseUrl,
-  NIR_DEMO_MODE: 'true',
-  NIR_ACCESS_TOKEN_TTL: '3600',
-  NIR_DB_POOL_SIZE: process.env.NIR_DB_POOL_SIZE ?? '4',
-  NIR_RATE_LIMIT_CLIENT: '10000000',
-  NIR_RATE_LIMIT_ORGANISATION: '10000000',
-});
+const server = await startBenchRegistry(databaseUrl);
 const provider = await demoAccessToken(server.url, 'demo-provider-a', 'RR8');
 const random = prng(Date.now() % 100_000);
 let created = 0;
