@@ -5,7 +5,9 @@
  * the batch holding its events committed; if that batch fails, every caller in it is rejected
  * (and none of its events is stored: one statement, all or nothing).
  */
+
 import type { AuditEvent } from '@medplum/fhirtypes';
+import { BatchPump } from './batch-pump.ts';
 
 /** Writes one batch in one statement (e.g. `AuditStore.insert`). */
 export type AuditBatchInsert = (events: AuditEvent[]) => Promise<void>;
@@ -60,12 +62,8 @@ function bucket(records: number): string {
 export class GroupCommitWriter {
   readonly #insert: AuditBatchInsert;
   readonly #maxBatchEvents: number;
-  readonly #maxInFlight: number;
   readonly #onBatch: ((batch: BatchReport) => void) | undefined;
-  readonly #queue: Pending[] = [];
-  #inFlight = 0;
-  #scheduled = false;
-  readonly #idle: (() => void)[] = [];
+  readonly #pump: BatchPump<Pending>;
   readonly #stats: GroupCommitStats = {
     batches: 0,
     records: 0,
@@ -78,23 +76,23 @@ export class GroupCommitWriter {
   constructor(insert: AuditBatchInsert, options: GroupCommitOptions = {}) {
     this.#insert = insert;
     this.#maxBatchEvents = Math.max(1, options.maxBatchEvents ?? 1000);
-    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 1);
     this.#onBatch = options.onBatch;
+    this.#pump = new BatchPump(
+      (queue) => this.#take(queue),
+      (batch) => this.#writeBatch(batch),
+      options.maxInFlight ?? 1,
+    );
   }
 
   /** Writes `events`; resolves once they are committed, rejects if their batch failed. */
   record(events: readonly AuditEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ events, resolve, reject });
-      this.#schedule();
-    });
+    return new Promise<void>((resolve, reject) => this.#pump.push({ events, resolve, reject }));
   }
 
   /** Resolves when nothing is queued or being written (for a clean shutdown). */
   drain(): Promise<void> {
-    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    return this.#pump.drain();
   }
 
   /** A copy of the statistics so far. */
@@ -102,56 +100,43 @@ export class GroupCommitWriter {
     return { ...this.#stats, histogram: { ...this.#stats.histogram } };
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#queue.length === 0 || this.#inFlight >= this.#maxInFlight) return;
-    this.#scheduled = true;
-    // After pending I/O callbacks: calls made in this turn of the event loop, and those that
-    // other responses finishing right now make, join the same batch.
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#flush();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#queue.length === 0 || this.#inFlight >= this.#maxInFlight) return;
+  /** The next batch: queued records up to `maxBatchEvents` events (at least one record). */
+  #take(queue: Pending[]): Pending[] {
     const batch: Pending[] = [];
     let size = 0;
-    while (this.#queue.length > 0) {
-      const next = this.#queue[0] as Pending;
+    while (queue.length > 0) {
+      const next = queue[0] as Pending;
       if (batch.length > 0 && size + next.events.length > this.#maxBatchEvents) break;
-      this.#queue.shift();
+      queue.shift();
       batch.push(next);
       size += next.events.length;
     }
-    this.#inFlight++;
+    return batch;
+  }
+
+  /** Writes a batch; returns how to answer its callers (all committed, or all failed with the error). */
+  async #writeBatch(batch: Pending[]): Promise<() => void> {
+    const size = batch.reduce((n, p) => n + p.events.length, 0);
     const started = performance.now();
+    let failure: { error: unknown } | undefined;
     try {
       await this.#insert(batch.flatMap((p) => p.events));
-      this.#count(batch.length, size, false);
-      this.#onBatch?.({
-        records: batch.length,
-        events: size,
-        durationMs: performance.now() - started,
-        failed: false,
-      });
-      for (const pending of batch) pending.resolve();
     } catch (error) {
-      this.#count(batch.length, size, true);
-      this.#onBatch?.({
-        records: batch.length,
-        events: size,
-        durationMs: performance.now() - started,
-        failed: true,
-      });
-      for (const pending of batch) pending.reject(error);
-    } finally {
-      this.#inFlight--;
-      this.#schedule();
-      if (this.#queue.length === 0 && this.#inFlight === 0) {
-        for (const resolve of this.#idle.splice(0)) resolve();
-      }
+      failure = { error };
     }
+    this.#count(batch.length, size, failure !== undefined);
+    this.#onBatch?.({
+      records: batch.length,
+      events: size,
+      durationMs: performance.now() - started,
+      failed: failure !== undefined,
+    });
+    return () => {
+      for (const pending of batch) {
+        if (failure) pending.reject(failure.error);
+        else pending.resolve();
+      }
+    };
   }
 
   #count(records: number, events: number, failed: boolean): void {

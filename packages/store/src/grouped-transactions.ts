@@ -24,7 +24,9 @@
  * A write sees the writes before it in its batch (same transaction), as it would see them had
  * they committed just before it: the outcome is the one a serial execution in batch order gives.
  */
+
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { BatchPump } from './batch-pump.ts';
 import type { DatabaseSchema } from './schema.ts';
 
 type Db = Kysely<DatabaseSchema>;
@@ -108,19 +110,18 @@ type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** Runs concurrent writes in shared transactions, one savepoint each, one commit per batch. */
 export class GroupedTransactions {
   readonly #db: Db;
-  readonly #maxBatch: number;
-  readonly #maxInFlight: number;
   readonly #onBatch: ((batch: GroupedBatchReport) => void) | undefined;
-  readonly #queue: Pending[] = [];
-  readonly #idle: (() => void)[] = [];
-  #inFlight = 0;
-  #scheduled = false;
+  readonly #pump: BatchPump<Pending>;
 
   constructor(db: Db, options: GroupedTransactionOptions = {}) {
     this.#db = db;
-    this.#maxBatch = Math.max(1, options.maxBatch ?? 32);
-    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+    const maxBatch = Math.max(1, options.maxBatch ?? 32);
     this.#onBatch = options.onBatch;
+    this.#pump = new BatchPump(
+      (queue) => queue.splice(0, maxBatch),
+      (batch) => this.#writeBatch(batch),
+      options.maxInFlight ?? 1,
+    );
   }
 
   /**
@@ -129,33 +130,17 @@ export class GroupedTransactions {
    * the transaction's error if the batch could not commit.
    */
   run<T>(work: (trx: Trx) => Promise<T>, check?: WriteCheck): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, check, resolve: resolve as (value: unknown) => void, reject });
-      this.#schedule();
-    });
+    return new Promise<T>((resolve, reject) =>
+      this.#pump.push({ work, check, resolve: resolve as (value: unknown) => void, reject }),
+    );
   }
 
   /** Resolves when nothing is queued or being written (for a clean shutdown). */
   drain(): Promise<void> {
-    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    return this.#pump.drain();
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#queue.length === 0 || this.#inFlight >= this.#maxInFlight) return;
-    this.#scheduled = true;
-    // After pending I/O callbacks: writes requested in this turn of the event loop, and those
-    // that requests arriving right now make, join the same batch.
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#flush();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#queue.length === 0 || this.#inFlight >= this.#maxInFlight) return;
-    const batch = this.#queue.splice(0, this.#maxBatch);
-    this.#inFlight++;
+  async #writeBatch(batch: Pending[]): Promise<() => void> {
     const started = performance.now();
     const settled: Settled[] = [];
     let failure: { error: unknown } | undefined;
@@ -187,7 +172,6 @@ export class GroupedTransactions {
     } catch (error) {
       failure = { error };
     }
-    this.#inFlight--;
     const failedWrites = settled.filter((s) => !s.ok).length;
     this.#onBatch?.({
       writes: batch.length,
@@ -195,17 +179,15 @@ export class GroupedTransactions {
       failed: failure !== undefined,
       durationMs: performance.now() - started,
     });
-    // Answers only now, after COMMIT (or its failure): a write's own error stands; a write that
+    // Answers only after COMMIT (or its failure): a write's own error stands; a write that
     // succeeded but whose batch did not commit gets the batch's error.
-    for (const [i, pending] of batch.entries()) {
-      const outcome = settled[i];
-      if (outcome && !outcome.ok) pending.reject(outcome.error);
-      else if (failure) pending.reject(failure.error);
-      else pending.resolve(outcome?.value);
-    }
-    this.#schedule();
-    if (this.#queue.length === 0 && this.#inFlight === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve();
-    }
+    return () => {
+      for (const [i, pending] of batch.entries()) {
+        const outcome = settled[i];
+        if (outcome && !outcome.ok) pending.reject(outcome.error);
+        else if (failure) pending.reject(failure.error);
+        else pending.resolve(outcome?.value);
+      }
+    };
   }
 }
