@@ -8,7 +8,7 @@
  * databases from it and find the workers in its pg_dist_node.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isReady, startInstance } from './instances.ts';
 import { PgCluster, type Settings } from './pg-cluster.ts';
@@ -126,6 +126,8 @@ export async function upCitus(
   const existing = await loadCitusRecord(layout.dir);
   const effective = existing?.layout ?? layout;
   await mkdir(effective.dir, { recursive: true });
+  // The nodes run as the postgres user, who must reach their directories inside it.
+  await chmod(effective.dir, 0o755);
   const { coordinator, workers } = citusNodes(effective);
   const databases = ['postgres', effective.database];
   const fresh = !coordinator.exists;

@@ -5,7 +5,7 @@
  * and HAProxy in front. Brought up, down and described by `pnpm topology`; the fault tests
  * drive the same functions.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { balancerStates, startHaproxy } from './haproxy.ts';
@@ -64,6 +64,8 @@ export async function upReplicated(
   }
   const effective = existing?.layout ?? layout;
   await mkdir(effective.dir, { recursive: true });
+  // The nodes run as the postgres user, who must reach their directories inside it.
+  await chmod(effective.dir, 0o755);
   const [a, b] = replicatedNodes(effective);
   if (!a.exists) {
     say(`node a: initdb on port ${a.port}`);
