@@ -16,12 +16,12 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   downReplicated,
+  metricValue,
   type PgCluster,
-  primaryUrl,
   type ReplicatedLayout,
   readKeeperState,
+  replicatedInstanceSpec,
   replicatedNodes,
-  replicaUrl,
   startInstance,
   type TopologyRecord,
   upReplicated,
@@ -81,11 +81,12 @@ async function burst(label: string, fault: { atMs: number; run: () => Promise<vo
 
 beforeAll(async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nir-faults-'));
-  const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));
   layout = {
     dir,
     nodePorts: [ports[0] as number, ports[1] as number],
     instancePorts: [ports[2] as number, ports[3] as number],
+    metricsPorts: [ports[6] as number, ports[7] as number],
     balancerPort: ports[4] as number,
     statsPort: ports[5] as number,
     database: 'nir',
@@ -139,20 +140,18 @@ describe('the replicated topology under faults (issue 19)', () => {
     expect(result.acknowledged).toBeGreaterThan(100);
     // Back to two instances for the next faults.
     record.pids.instances[1] = await startInstance(
-      {
-        port: layout.instancePorts[1] as number,
-        publicUrl: url,
-        databaseUrl: primaryUrl(layout),
-        replicaUrl: replicaUrl(layout),
-        replicaMaxLag: layout.replicaMaxLag,
-        instances: 2,
-      },
+      replicatedInstanceSpec(layout, 1),
       path.join(layout.dir, 'instance-2.log'),
     );
   }, 120_000);
 
   it('the standby stopped mid-burst: searches fall back to the primary and nothing fails', async () => {
     const [, standby] = replicatedNodes(layout);
+    const replicaReads = () =>
+      Promise.all(layout.metricsPorts.map((port) => metricValue(port, 'nir_replica_reads_total')));
+    const fallbacks = () =>
+      Promise.all(layout.metricsPorts.map((port) => metricValue(port, 'nir_replica_fallbacks_total')));
+    const [readsBefore, fallbacksBefore] = [await replicaReads(), await fallbacks()];
     const answers = await burst('stop-standby', {
       atMs: 2000,
       run: () => (standby as PgCluster).stop('fast'),
@@ -162,6 +161,10 @@ describe('the replicated topology under faults (issue 19)', () => {
     report.push(result);
     expect(missing).toEqual([]);
     expect(result.failed).toBe(0);
+    // Both instances served searches from the standby, and each fell back to the primary.
+    const [readsAfter, fallbacksAfter] = [await replicaReads(), await fallbacks()];
+    readsAfter.forEach((reads, i) => expect(reads).toBeGreaterThan(readsBefore[i] as number));
+    fallbacksAfter.forEach((count, i) => expect(count).toBeGreaterThan(fallbacksBefore[i] as number));
     // Writes waited for the standby at most the keeper's grace period (and a round).
     expect(result.slowestMs).toBeLessThan(layout.graceMs + 3000);
     // The standby back: the keeper makes replication synchronous again before the next fault.

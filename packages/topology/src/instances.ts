@@ -14,6 +14,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 /** What one instance needs to know. */
 export interface InstanceSpec {
   port: number;
+  /** The instance's metrics listener (loopback). */
+  metricsPort?: number;
   publicUrl: string;
   databaseUrl: string;
   replicaUrl?: string;
@@ -30,6 +32,7 @@ export function instanceEnv(spec: InstanceSpec): Record<string, string> {
     PATH: process.env.PATH ?? '',
     HOST: '127.0.0.1',
     PORT: String(spec.port),
+    ...(spec.metricsPort && { NIR_METRICS_PORT: String(spec.metricsPort) }),
     NIR_PUBLIC_URL: spec.publicUrl,
     DATABASE_URL: spec.databaseUrl,
     ...(spec.replicaUrl && { DATABASE_REPLICA_URL: spec.replicaUrl }),
@@ -64,6 +67,18 @@ export async function startInstance(
     timeoutMs,
   );
   return pid;
+}
+
+/** One counter or gauge from an instance's metrics listener (summed over its label sets). */
+export async function metricValue(metricsPort: number, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const [series, value] = line.split(' ');
+    if (series === name || (series?.startsWith(`${name}{`) && series.includes(labels))) sum += Number(value);
+  }
+  return sum;
 }
 
 /** True when the instance on `port` answers `/_ready` with 200. */

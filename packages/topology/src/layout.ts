@@ -12,8 +12,9 @@ export interface ReplicatedLayout {
   dir: string;
   /** PostgreSQL node a (first primary) and node b (first standby). */
   nodePorts: [number, number];
-  /** Registry instances on 127.0.0.1. */
+  /** Registry instances on 127.0.0.1, and each one's metrics listener (NIR_METRICS_PORT). */
   instancePorts: number[];
+  metricsPorts: number[];
   /** HAProxy: the port clients use, and its statistics page. */
   balancerPort: number;
   statsPort: number;
@@ -42,6 +43,7 @@ export function replicatedLayout(env: NodeJS.ProcessEnv = process.env): Replicat
     dir: env.NIR_TOPOLOGY_DIR ?? '/tmp/nir-topology',
     nodePorts: [base, base + 1],
     instancePorts: Array.from({ length: instances }, (_, i) => http + 1 + i),
+    metricsPorts: Array.from({ length: instances }, (_, i) => http + 101 + i),
     balancerPort: http,
     statsPort: http + 9,
     database: 'nir',

@@ -9,7 +9,7 @@ import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { balancerStates, startHaproxy } from './haproxy.ts';
-import { isReady, startInstance } from './instances.ts';
+import { type InstanceSpec, isReady, startInstance } from './instances.ts';
 import { type KeeperState, SYNC_NAMES } from './keeper.ts';
 import {
   loadRecord,
@@ -54,6 +54,19 @@ export type Say = (line: string) => void;
  * they are, roles included), then the keeper, the instances and HAProxy. Resolves once the
  * balancer answers `/_ready`.
  */
+/** The settings instance `i` of `layout` runs with. */
+export function replicatedInstanceSpec(layout: ReplicatedLayout, i: number): InstanceSpec {
+  return {
+    port: layout.instancePorts[i] as number,
+    metricsPort: layout.metricsPorts[i],
+    publicUrl: `http://127.0.0.1:${layout.balancerPort}`,
+    databaseUrl: primaryUrl(layout),
+    replicaUrl: replicaUrl(layout),
+    replicaMaxLag: layout.replicaMaxLag,
+    instances: layout.instancePorts.length,
+  };
+}
+
 export async function upReplicated(
   layout: ReplicatedLayout,
   say: Say = () => undefined,
@@ -102,23 +115,15 @@ export async function upReplicated(
   );
   await saveRecord(record);
   const publicUrl = `http://127.0.0.1:${effective.balancerPort}`;
-  const spec = (port: number) => ({
-    port,
-    publicUrl,
-    databaseUrl: primaryUrl(effective),
-    replicaUrl: replicaUrl(effective),
-    replicaMaxLag: effective.replicaMaxLag,
-    instances: effective.instancePorts.length,
-  });
   const logOf = (i: number) => path.join(effective.dir, `instance-${i + 1}.log`);
   // The first instance migrates and seeds the demo catalogue; the others start beside it after.
-  const [first, ...rest] = effective.instancePorts;
   say(`registry instances on ports ${effective.instancePorts.join(', ')}`);
-  record.pids.instances.push(await startInstance(spec(first as number), logOf(0)));
+  record.pids.instances.push(await startInstance(replicatedInstanceSpec(effective, 0), logOf(0)));
   await saveRecord(record);
-  record.pids.instances.push(
-    ...(await Promise.all(rest.map((port, i) => startInstance(spec(port), logOf(i + 1))))),
-  );
+  const rest = effective.instancePorts
+    .slice(1)
+    .map((_, i) => startInstance(replicatedInstanceSpec(effective, i + 1), logOf(i + 1)));
+  record.pids.instances.push(...(await Promise.all(rest)));
   await saveRecord(record);
   say(`HAProxy on ${publicUrl} (statistics on http://127.0.0.1:${effective.statsPort}/)`);
   record.pids.haproxy = await startHaproxy(effective.dir, {

@@ -9,6 +9,7 @@ describe('the replicated layout', () => {
     const layout = replicatedLayout({});
     expect(layout.nodePorts).toEqual([5433, 5434]);
     expect(layout.instancePorts).toEqual([8091, 8092]);
+    expect(layout.metricsPorts).toEqual([8191, 8192]);
     expect(layout.balancerPort).toBe(8090);
     expect(layout.synchronous).toBe(true);
   });
