@@ -24,6 +24,8 @@ export interface ReplicatedLayout {
   synchronous: boolean;
   /** NIR_REPLICA_MAX_LAG given to the instances. */
   replicaMaxLag: string;
+  /** More environment for every instance (the bench lifts the rate limits with it). */
+  instanceEnv?: Record<string, string>;
   /** The keeper's patience (see keeper.ts). */
   graceMs: number;
   failoverMs: number;

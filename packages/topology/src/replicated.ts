@@ -64,6 +64,7 @@ export function replicatedInstanceSpec(layout: ReplicatedLayout, i: number): Ins
     replicaUrl: replicaUrl(layout),
     replicaMaxLag: layout.replicaMaxLag,
     instances: layout.instancePorts.length,
+    ...(layout.instanceEnv && { extra: layout.instanceEnv }),
   };
 }
 
