@@ -7,7 +7,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
     // The topology's fault tests run apart (`pnpm test:faults`): they bring up clusters of their own.
-    exclude: ['**/node_modules/**', 'test/topology/**'],
+    exclude: ['**/node_modules/**', 'test/topology/**', 'test/citus/**'],
     // Each end-to-end file opens its own databases; two workers suit a 2-core machine.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

@@ -29,8 +29,11 @@ export interface BurstSpec {
   clients: number;
   /** Request id prefix (unique per burst). */
   label: string;
-  /** Called once, `fault.atMs` after the start. */
-  fault?: { atMs: number; run: () => Promise<void> };
+  /**
+   * Called once, `fault.atMs` after the start. With `thenMs`, the burst goes on until `thenMs`
+   * after the fault's work has finished (however long that takes), not for `durationMs`.
+   */
+  fault?: { atMs: number; run: () => Promise<void>; thenMs?: number };
 }
 
 const NHS_NUMBERS = ['9000000009', '9278693472', '9995001624', '9785146901', '6700028191'];
@@ -75,13 +78,16 @@ export async function mixedBurst(spec: BurstSpec): Promise<Answer[]> {
     }
     answers.push({ kind, requestId, askedAt, answeredAt: performance.now() - start, status, pointerId });
   };
+  let endAt = spec.fault?.thenMs === undefined ? spec.durationMs : Number.POSITIVE_INFINITY;
   const client = async () => {
-    while (performance.now() - start < spec.durationMs) await one();
+    while (performance.now() - start < endAt) await one();
   };
   const fault = spec.fault
     ? new Promise<void>((resolve, reject) =>
         setTimeout(() => spec.fault?.run().then(resolve, reject), spec.fault?.atMs),
-      )
+      ).finally(() => {
+        if (spec.fault?.thenMs !== undefined) endAt = performance.now() - start + spec.fault.thenMs;
+      })
     : Promise.resolve();
   await Promise.all([...Array.from({ length: spec.clients }, client), fault]);
   return answers;
