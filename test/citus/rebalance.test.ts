@@ -13,8 +13,8 @@ import path from 'node:path';
 import { addCitusWorker, type CitusLayout, citusNodes, downCitus, upCitus } from '@nir/topology';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, REPO_ROOT } from '../support/harness.ts';
+import { figures, mixedBurst } from '../support/mixed-burst.ts';
 import { demoAccessToken } from '../support/server-process.ts';
-import { figures, mixedBurst } from '../topology/mixed-burst.ts';
 
 let layout: CitusLayout;
 

@@ -29,8 +29,8 @@ import {
 } from '@nir/topology';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, REPO_ROOT } from '../support/harness.ts';
+import { type Answer, type FaultFigures, figures, mixedBurst } from '../support/mixed-burst.ts';
 import { demoAccessToken } from '../support/server-process.ts';
-import { type Answer, type FaultFigures, figures, mixedBurst } from './mixed-burst.ts';
 
 let layout: ReplicatedLayout;
 let record: TopologyRecord;
@@ -105,10 +105,10 @@ afterAll(async () => {
   if (layout) await downReplicated(layout.dir, true);
   if (report.length > 0) {
     console.log(
-      `\nFault | requests | acknowledged | failed | error window (s) | acknowledged lost | slowest (ms)\n${report
+      `\nFault | requests | acknowledged | failed (by status) | error window (s) | acknowledged lost | slowest (ms)\n${report
         .map(
           (r) =>
-            `${r.fault} | ${r.requests} | ${r.acknowledged} | ${r.failed} | ${r.errorWindowSeconds} | ${r.acknowledgedLost} | ${r.slowestMs}`,
+            `${r.fault} | ${r.requests} | ${r.acknowledged} | ${r.failed} ${JSON.stringify(r.failedStatuses)} | ${r.errorWindowSeconds} | ${r.acknowledgedLost} | ${r.slowestMs}`,
         )
         .join('\n')}`,
     );

@@ -4,8 +4,8 @@
  * (consumer API, audit by group commit), each with its own X-Request-Id, every answer recorded
  * with when it was asked and answered. `afterMs` lets a test inject its fault mid-burst.
  */
-import { clinicalHeaders } from '../support/harness.ts';
-import { validPointer } from '../support/pointers.ts';
+import { clinicalHeaders } from './harness.ts';
+import { validPointer } from './pointers.ts';
 
 /** One request of the burst, as the client saw it. */
 export interface Answer {
@@ -99,8 +99,13 @@ export interface FaultFigures {
   requests: number;
   acknowledged: number;
   failed: number;
-  /** From the first failed request's asking to the last one's answer, in seconds (0: none). */
+  /**
+   * The longest stretch of failures, in seconds (0: none): failures less than a second apart
+   * count as one stretch, from its first request's asking to its last one's answer.
+   */
   errorWindowSeconds: number;
+  /** Failed answers by HTTP status (0: no answer). */
+  failedStatuses: Record<string, number>;
   /** Answered 2xx but its data or its AuditEvent is missing: must be 0. */
   acknowledgedLost: number;
   slowestMs: number;
@@ -108,17 +113,25 @@ export interface FaultFigures {
 
 /** Sums up a burst; `lost` is what the database check found missing. */
 export function figures(fault: string, answers: Answer[], lost: number): FaultFigures {
-  const failed = answers.filter((a) => a.status < 200 || a.status >= 300);
-  const window =
-    failed.length === 0
-      ? 0
-      : (Math.max(...failed.map((a) => a.answeredAt)) - Math.min(...failed.map((a) => a.askedAt))) / 1000;
+  const failed = answers
+    .filter((a) => a.status < 200 || a.status >= 300)
+    .sort((a, b) => a.askedAt - b.askedAt);
+  let window = 0;
+  let stretch: { from: number; to: number } | undefined;
+  for (const a of failed) {
+    if (stretch && a.askedAt - stretch.to < 1000) stretch.to = Math.max(stretch.to, a.answeredAt);
+    else stretch = { from: a.askedAt, to: a.answeredAt };
+    window = Math.max(window, (stretch.to - stretch.from) / 1000);
+  }
+  const failedStatuses: Record<string, number> = {};
+  for (const a of failed) failedStatuses[a.status] = (failedStatuses[a.status] ?? 0) + 1;
   return {
     fault,
     requests: answers.length,
     acknowledged: answers.length - failed.length,
     failed: failed.length,
     errorWindowSeconds: Math.round(window * 100) / 100,
+    failedStatuses,
     acknowledgedLost: lost,
     slowestMs: Math.round(Math.max(0, ...answers.map((a) => a.answeredAt - a.askedAt))),
   };
