@@ -8,3 +8,4 @@ export * from './pg-cluster.ts';
 export * from './pg-tools.ts';
 export * from './processes.ts';
 export * from './replicated.ts';
+export * from './status-text.ts';

@@ -5,9 +5,10 @@
 import { citusLayout, downCitus, statusCitus, upCitus } from './citus.ts';
 import { primaryUrl, replicatedLayout, replicaUrl } from './layout.ts';
 import { downReplicated, statusReplicated, upReplicated } from './replicated.ts';
+import { replicatedStatusText } from './status-text.ts';
 
 /** The command's usage text. */
-export const USAGE = `Usage: pnpm topology <up|down|status> [--citus] [--remove]
+export const USAGE = `Usage: pnpm topology <up|down|status> [--citus] [--remove] [--json]
 
   up        the replicated topology: PostgreSQL primary (node a, port 5433) and synchronous
             streaming standby (node b, 5434), the keeper, two registry instances (8091, 8092)
@@ -17,6 +18,7 @@ export const USAGE = `Usage: pnpm topology <up|down|status> [--citus] [--remove]
             instance on the coordinator on http://127.0.0.1:8088
   down      stops what up started (instances drain first); --remove also deletes the data
   status    what runs, each node's role and replication, the balancer's view, the keeper's mode
+            (--json: as JSON; the Citus status is JSON)
 
 Environment: NIR_TOPOLOGY_DIR (/tmp/nir-topology), NIR_TOPOLOGY_PORT_BASE (5433),
 NIR_TOPOLOGY_HTTP_BASE (8090), NIR_TOPOLOGY_INSTANCES (2), NIR_TOPOLOGY_SYNCHRONOUS (true),
@@ -30,7 +32,8 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...flags] = argv;
   const citus = flags.includes('--citus');
   const remove = flags.includes('--remove');
-  const unknown = flags.filter((f) => !['--citus', '--remove'].includes(f));
+  const json = flags.includes('--json');
+  const unknown = flags.filter((f) => !['--citus', '--remove', '--json'].includes(f));
   if (unknown.length > 0 || !['up', 'down', 'status'].includes(command ?? '')) {
     console.error(USAGE);
     return 2;
@@ -58,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
     await downReplicated(layout.dir, remove, say);
   } else {
     const status = await statusReplicated(layout.dir);
-    console.log(status ? JSON.stringify(status, null, 2) : `no topology in ${layout.dir}`);
+    if (!status) console.log(`no topology in ${layout.dir}`);
+    else console.log(json ? JSON.stringify(status, null, 2) : replicatedStatusText(status));
   }
   return 0;
 }

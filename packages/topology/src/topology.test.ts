@@ -3,6 +3,7 @@ import { balancerStates, haproxyConfig } from './haproxy.ts';
 import { instanceEnv } from './instances.ts';
 import { primaryUrl, replicatedLayout, replicaUrl } from './layout.ts';
 import { renderSettings } from './pg-cluster.ts';
+import { replicatedStatusText } from './status-text.ts';
 
 describe('the replicated layout', () => {
   it('defaults clear of the machine PostgreSQL and the registry default port', () => {
@@ -85,5 +86,42 @@ describe('cluster settings', () => {
     expect(renderSettings({ wal_level: 'replica', max_wal_senders: 10, names: "it's" })).toBe(
       "wal_level = 'replica'\nmax_wal_senders = 10\nnames = 'it''s'",
     );
+  });
+});
+
+describe('status text', () => {
+  it('says each part in a line', () => {
+    const text = replicatedStatusText({
+      dir: '/tmp/t',
+      nodes: [
+        {
+          name: 'nir_a',
+          port: 5433,
+          running: true,
+          role: 'primary',
+          standbys: [{ name: 'nir_b', syncState: 'quorum', replayLag: '00:00:00.0004' }],
+          synchronousStandbyNames: 'ANY 1 (nir_a, nir_b)',
+        },
+        { name: 'nir_b', port: 5434, running: false, role: 'down' },
+      ],
+      instances: [{ port: 8091, pid: 1, ready: true }],
+      balancer: { port: 8090, servers: [{ name: 'nir1', status: 'UP' }] },
+      keeper: {
+        primary: 'a',
+        mode: 'synchronous',
+        syncStandby: 'b',
+        standbyMissingSince: undefined,
+        primaryDownSince: undefined,
+        pid: 2,
+      },
+    });
+    expect(text.split('\n')).toEqual([
+      'topology in /tmp/t',
+      "node a  :5433  primary  standbys: nir_b quorum (replay lag 00:00:00.0004)  synchronous_standby_names: 'ANY 1 (nir_a, nir_b)'",
+      'node b  :5434  down',
+      'instance 1  :8091  ready',
+      'HAProxy  :8090  nir1 UP',
+      'keeper  mode synchronous, primary a, synchronous standby b',
+    ]);
   });
 });
