@@ -9,6 +9,7 @@ export * from './catalogue-snapshot.ts';
 export * from './database-unavailable.ts';
 export * from './grouped-transactions.ts';
 export * from './migrator.ts';
+export * from './multi-host.ts';
 export * from './open-store.ts';
 export * from './pointer-repository.ts';
 export { type NewPointerRows, newPointerRows } from './pointer-rows.ts';
