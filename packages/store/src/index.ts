@@ -15,6 +15,7 @@ export * from './pointer-repository.ts';
 export { type NewPointerRows, newPointerRows } from './pointer-rows.ts';
 export type { PageEntry, SearchPage } from './pointer-search.ts';
 export * from './replay-guard.ts';
+export * from './replica-lag.ts';
 export * from './sandbox-store.ts';
 export * from './schema.ts';
 export * from './search-facts.ts';
