@@ -12,7 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fhirCall } from './support/fhir-call.ts';
 import { startTestRegistry, type TestRegistry } from './support/harness.ts';
-import { freshNhsNumber, validPointer } from './support/pointers.ts';
+import { freshNhsNumber, type PointerType, validPointer } from './support/pointers.ts';
 import {
   createPrivateCluster,
   type PrivateCluster,
@@ -69,13 +69,13 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
     tokens.set(t, { provider: await t.token('demo-provider-a'), consumer: await t.token('demo-consumer') });
   }
 
-  async function create(t: TestRegistry, nhsNumber: string): Promise<number> {
+  async function create(t: TestRegistry, nhsNumber: string, type?: PointerType): Promise<number> {
     const reply = await fhirCall(
       t,
       'POST',
       '/producer/FHIR/R4/DocumentReference',
       { token: tokensOf(t).provider, ods: 'RR8' },
-      validPointer({ custodian: 'RR8', nhsNumber }),
+      validPointer({ custodian: 'RR8', nhsNumber, ...(type && { type }) }),
     );
     return reply.status;
   }
@@ -185,6 +185,33 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
       await patient.registry.catalogue.setOrganisationStatus('RWY', 'active', 'test');
       expect((await search(patient, nhsNumber)).status).toBe(200);
     } finally {
+      await replayPaused(false);
+    }
+  });
+
+  it('R6 strict with replay paused: a grant narrowed on the primary narrows the next search', async () => {
+    const nhsNumber = freshNhsNumber();
+    expect(await create(patient, nhsNumber, 'https://nicip.nhs.uk|MAULR')).toBe(201);
+    expect(await create(patient, nhsNumber, 'http://snomed.info/sct|418062002')).toBe(201);
+    await replicaUsable(patient);
+    await until('both pointers replayed', async () => (await search(patient, nhsNumber)).body.total === 2);
+    const grant = await patient.registry.catalogue.getGrant('RWY', 'consumer');
+    if (!grant) throw new Error('demo grant missing');
+    await replayPaused(true);
+    try {
+      await patient.registry.catalogue.putGrant(
+        { ...grant, pointerTypes: ['https://nicip.nhs.uk|MAULR'] },
+        'test',
+      );
+      const narrowed = await search(patient, nhsNumber);
+      expect(narrowed.status).toBe(200);
+      expect(narrowed.body.total).toBe(1);
+      const codes = (narrowed.body.entry ?? []).map(
+        (e) => (e.resource as { type?: { coding?: { code?: string }[] } }).type?.coding?.[0]?.code,
+      );
+      expect(codes).toEqual(['MAULR']);
+    } finally {
+      await patient.registry.catalogue.putGrant(grant, 'test');
       await replayPaused(false);
     }
   });
