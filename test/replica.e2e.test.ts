@@ -7,6 +7,7 @@
  * server.
  */
 import { NHS_NUMBER_SYSTEM } from '@nir/core';
+import { LABEL_DOMAINS } from '@nir/server';
 import { openStore } from '@nir/store';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,9 +158,18 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
       expect(fresh.status).toBe(200);
       expect(fresh.body.total).toBe(2);
       expect(await counter(strict, 'nir_replica_fallbacks_total{reason="lag"}')).toBe(fellBack + 1);
-      expect(
-        Number((await strict.registry.metrics.scrape()).match(/^nir_replica_lag_seconds (\S+)$/m)?.[1]),
-      ).toBeGreaterThan(SMALL_LAG_MS / 1000);
+      const scrape = await strict.registry.metrics.scrape();
+      expect(Number(scrape.match(/^nir_replica_lag_seconds (\S+)$/m)?.[1])).toBeGreaterThan(
+        SMALL_LAG_MS / 1000,
+      );
+      // Every replica series carries only bounded labels (R16, the metrics test's domains).
+      const series = [...scrape.matchAll(/^nir_replica_\w+\{([^}]*)\}/gm)].map((m) => m[1] as string);
+      expect(series.length).toBeGreaterThan(0);
+      for (const labels of series) {
+        for (const [, key, value] of labels.matchAll(/(\w+)="([^"]*)"/g)) {
+          expect(LABEL_DOMAINS[key as string]?.(value as string), `${key}=${value}`).toBe(true);
+        }
+      }
     } finally {
       await replayPaused(false);
     }
