@@ -8,7 +8,7 @@
  */
 import { NHS_NUMBER_SYSTEM } from '@nir/core';
 import { LABEL_DOMAINS } from '@nir/server';
-import { openStore } from '@nir/store';
+import { HostLocator, openStore, parseMultiHostUrl } from '@nir/store';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fhirCall } from './support/fhir-call.ts';
@@ -248,6 +248,58 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
     const before = await counter(patient, 'nir_replica_reads_total');
     expect((await search(patient, nhsNumber)).body.total).toBe(1);
     expect(await counter(patient, 'nir_replica_reads_total')).toBe(before + 1);
+  });
+
+  it('target_session_attrs against a real primary and standby, in either order', async () => {
+    const pick = async (hosts: PrivateCluster[], target: string) => {
+      const list = hosts.map((c) => `127.0.0.1:${c.port}`).join(',');
+      const url = parseMultiHostUrl(`postgres://postgres@${list}/nir?target_session_attrs=${target}`);
+      if (!url) throw new Error('not parsed');
+      return (await new HostLocator(url, 1000).pick()).port;
+    };
+    for (const order of [
+      [primary, replica],
+      [replica, primary],
+    ]) {
+      expect(await pick(order, 'read-write')).toBe(primary.port);
+      expect(await pick(order, 'primary')).toBe(primary.port);
+      expect(await pick(order, 'read-only')).toBe(replica.port);
+      expect(await pick(order, 'standby')).toBe(replica.port);
+      expect(await pick(order, 'prefer-standby')).toBe(replica.port);
+      expect(await pick(order, 'any')).toBe(order[0]?.port);
+    }
+    expect(await pick([primary], 'prefer-standby')).toBe(primary.port);
+  });
+
+  it('a primary turned read-only under open connections: writes are a prompt 503 (25006 or no read-write host), then succeed once it is writable again', async () => {
+    const multi = `postgres://postgres@127.0.0.1:${primary.port},127.0.0.1:${replica.port}/nir?target_session_attrs=read-write`;
+    const demoted = await startTestRegistry(
+      await openStore({ databaseUrl: multi, poolSize: 2, timeouts: TIMEOUTS }),
+      { env: { DATABASE_URL: multi, NIR_DB_CONNECT_TIMEOUT_MS: '1000' } },
+    );
+    const readOnly = (on: boolean) =>
+      sqlOn(nirUrl(primary), `ALTER SYSTEM SET default_transaction_read_only = ${on ? 'on' : 'off'}`).then(
+        () => sqlOn(nirUrl(primary), 'SELECT pg_reload_conf()'),
+      );
+    try {
+      await issueTokens(demoted);
+      const nhsNumber = freshNhsNumber();
+      expect(await create(demoted, nhsNumber)).toBe(201);
+      await readOnly(true);
+      try {
+        await until('writes refused', async () => {
+          const status = await create(demoted, nhsNumber);
+          expect([201, 503]).toContain(status);
+          return status === 503;
+        });
+        expect(await create(demoted, nhsNumber)).toBe(503);
+      } finally {
+        await readOnly(false);
+      }
+      await until('writes accepted again', async () => (await create(demoted, nhsNumber)) === 201, 10_000);
+    } finally {
+      await demoted.close();
+    }
   });
 
   it('a multi-host DATABASE_URL: after the primary stops and the replica is promoted, writes succeed again by themselves', async () => {
