@@ -105,6 +105,8 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
       DATABASE_REPLICA_URL: nirUrl(replica),
       NIR_REPLICA_MAX_LAG: maxLag,
       NIR_DB_CONNECT_TIMEOUT_MS: '1000',
+      // The replica pool's client read timeout is this plus 2 s (a frozen replica).
+      NIR_DB_STATEMENT_TIMEOUT_MS: '2000',
     });
     patient = await startTestRegistry(
       await openStore({ databaseUrl: nirUrl(primary), poolSize: 3, timeouts: TIMEOUTS }),
@@ -248,6 +250,34 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
     const before = await counter(patient, 'nir_replica_reads_total');
     expect((await search(patient, nhsNumber)).body.total).toBe(1);
     expect(await counter(patient, 'nir_replica_reads_total')).toBe(before + 1);
+  });
+
+  it('the replica frozen (SIGSTOP): searches still succeed, the slowest within the replica read timeout', async () => {
+    const nhsNumber = freshNhsNumber();
+    expect(await create(patient, nhsNumber)).toBe(201);
+    await replicaUsable(patient);
+    await until('the pointer replayed', async () => (await search(patient, nhsNumber)).body.total === 1);
+    await replica.freeze();
+    try {
+      const started = performance.now();
+      const seen = await Promise.all(
+        Array.from({ length: 6 }, async (_, i) => {
+          await new Promise((resolve) => setTimeout(resolve, i * 300));
+          const begun = performance.now();
+          const reply = await search(patient, nhsNumber);
+          return { status: reply.status, total: reply.body.total, ms: performance.now() - begun };
+        }),
+      );
+      for (const s of seen) expect(s, JSON.stringify(seen)).toMatchObject({ status: 200, total: 1 });
+      // Read timeout 4 s (statement 2 s + 2 s), then the primary: never an error, never a hang.
+      expect(Math.max(...seen.map((s) => s.ms))).toBeLessThan(6000);
+      expect(performance.now() - started).toBeLessThan(9000);
+      // Past the bound, the monitor keeps reads off the frozen replica.
+      expect(patient.registry.replica?.unusable()).not.toBeUndefined();
+    } finally {
+      await replica.thaw();
+    }
+    await replicaUsable(patient);
   });
 
   it('target_session_attrs against a real primary and standby, in either order', async () => {

@@ -162,8 +162,13 @@ export class ReplicaLagMonitor implements ReplicaHealth {
         .execute(this.#replica)
         .then(({ rows }) => {
           const lsn = rows[0]?.lsn;
-          this.#notStandby = lsn === null || lsn === undefined;
-          if (this.#notStandby) return;
+          if (lsn === null || lsn === undefined) {
+            if (!this.#notStandby)
+              this.#onError?.('replica', new Error('the replica is not in recovery (promoted?)'));
+            this.#notStandby = true;
+            return;
+          }
+          this.#notStandby = false;
           this.#tracker.replica(performance.now(), parseLsn(lsn as string));
           if (this.#failedAt !== undefined && asked > this.#failedAt) this.#failedAt = undefined;
         })
