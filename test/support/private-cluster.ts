@@ -21,6 +21,8 @@ const PG_BIN = process.env.NIR_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 /** A cluster this test owns. */
 export interface PrivateCluster {
   url: string;
+  /** Its port on 127.0.0.1. */
+  port: number;
   /** Fast shutdown: sessions are terminated, as in an outage. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -29,7 +31,16 @@ export interface PrivateCluster {
   thaw(): Promise<void>;
   /** Stops the cluster and removes its directory. */
   remove(): Promise<void>;
+  /**
+   * Issue 19: a streaming replica of this cluster on another free port (pg_basebackup -R, with
+   * a replication slot of its own), started and hot-standby; removed with its own `remove`.
+   */
+  replica(): Promise<PrivateCluster>;
+  /** Promotes this cluster (a replica) to a primary, waiting until it is. */
+  promote(): Promise<void>;
 }
+
+type Tool = (name: string, args: string[]) => Promise<unknown>;
 
 /** True when a private cluster can be made here (the server tools, and a user to run them as). */
 export function privateClusterAvailable(): boolean {
@@ -49,12 +60,23 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nir-fault-'));
   if (ids) await chown(dir, ids.uid, ids.gid);
   const data = path.join(dir, 'data');
-  const port = await freePort();
-  const tool = (name: string, args: string[]) =>
+  const tool: Tool = (name, args) =>
     ids
       ? run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, name), ...args], { timeout: 60_000 })
       : run(path.join(PG_BIN, name), args, { timeout: 60_000 });
   await tool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  return startCluster(dir, data, tool, ids);
+}
+
+let replicas = 0;
+
+async function startCluster(
+  dir: string,
+  data: string,
+  tool: Tool,
+  ids: { uid: number; gid: number } | undefined,
+): Promise<PrivateCluster> {
+  const port = await freePort();
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
   const start = async () => {
     await tool('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', '-t', '30', 'start']);
@@ -84,6 +106,7 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
   await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
     stop,
     start,
     async freeze() {
@@ -95,6 +118,38 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
       await thaw();
       await tool('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
+    },
+    async replica() {
+      const replicaDir = await mkdtemp(path.join(os.tmpdir(), 'nir-replica-'));
+      if (ids) await chown(replicaDir, ids.uid, ids.gid);
+      const replicaData = path.join(replicaDir, 'data');
+      const slot = `nir_replica_${process.pid}_${++replicas}`;
+      // -R writes primary_conninfo and standby.signal; -C -S creates and uses a slot, so the
+      // primary keeps the WAL the replica has not received (a paused or stopped replica).
+      await tool('pg_basebackup', [
+        '-D',
+        replicaData,
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-R',
+        '-X',
+        'stream',
+        '-C',
+        '-S',
+        slot,
+        // A fast checkpoint: the default spreads it over minutes.
+        '-c',
+        'fast',
+        '--no-sync',
+      ]);
+      return startCluster(replicaDir, replicaData, tool, ids);
+    },
+    async promote() {
+      await tool('pg_ctl', ['-D', data, '-w', '-t', '30', 'promote']);
     },
   };
 }

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 
 /** The variables every command that opens the database reads (the same as the server). */
 const DATABASE_ENV = [
-  'DATABASE_URL       PostgreSQL URL; unset: the embedded database (PGlite)',
+  'DATABASE_URL       PostgreSQL URL; unset: the embedded database (PGlite). Several hosts in',
+  '                   libpq form: postgres://u@h1:5433,h2:5434/nir?target_session_attrs=read-write',
   'NIR_DATA_DIR       embedded database directory (default .data/pglite; one process at a time)',
   'NIR_DB_POOL_SIZE   PostgreSQL connection pool size (default 4)',
   'NIR_DEBUG          set to print stack traces on failure',

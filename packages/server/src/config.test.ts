@@ -216,3 +216,45 @@ describe('readConfig workers (issue 15)', () => {
     expect(() => readConfig({ NIR_WORKERS: 'two' })).toThrow(/NIR_WORKERS/);
   });
 });
+
+describe('readConfig replica (issue 19)', () => {
+  const primary = {
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:5433,127.0.0.1:5434/nir?target_session_attrs=read-write',
+  };
+
+  it('has no replica by default; its pool follows NIR_DB_POOL_SIZE; the bound is one second', () => {
+    const config = readConfig({ ...primary, NIR_DB_POOL_SIZE: '6' });
+    expect(config.replicaUrl).toBeUndefined();
+    expect(config.replicaPoolSize).toBe(6);
+    expect(config.replicaMaxLagMs).toBe(1000);
+  });
+
+  it('reads DATABASE_REPLICA_URL, NIR_REPLICA_POOL_SIZE and NIR_REPLICA_MAX_LAG (ms by default, or s)', () => {
+    const config = readConfig({
+      ...primary,
+      DATABASE_REPLICA_URL: 'postgres://postgres@127.0.0.1:5434/nir',
+      NIR_REPLICA_POOL_SIZE: '2',
+      NIR_REPLICA_MAX_LAG: '250',
+    });
+    expect(config.replicaUrl).toBe('postgres://postgres@127.0.0.1:5434/nir');
+    expect(config.replicaPoolSize).toBe(2);
+    expect(config.replicaMaxLagMs).toBe(250);
+    expect(readConfig({ NIR_REPLICA_MAX_LAG: '250ms' }).replicaMaxLagMs).toBe(250);
+    expect(readConfig({ NIR_REPLICA_MAX_LAG: '2s' }).replicaMaxLagMs).toBe(2000);
+  });
+
+  it.each(['0', '-1', 'soon', '1.5s', '11m', '601s'])('refuses NIR_REPLICA_MAX_LAG=%s', (value) => {
+    expect(() => readConfig({ NIR_REPLICA_MAX_LAG: value })).toThrow(
+      new RegExp(`^NIR_REPLICA_MAX_LAG must be a duration from 1 ms to 600 s .*'${value}'`),
+    );
+  });
+
+  it('refuses a replica without a PostgreSQL primary, and a malformed pool size', () => {
+    expect(() => readConfig({ DATABASE_REPLICA_URL: 'postgres://h/nir' })).toThrow(
+      /DATABASE_REPLICA_URL needs DATABASE_URL/,
+    );
+    expect(() => readConfig({ ...primary, NIR_REPLICA_POOL_SIZE: '0' })).toThrow(
+      /^NIR_REPLICA_POOL_SIZE must be an integer from 1 to 100, got '0'/,
+    );
+  });
+});

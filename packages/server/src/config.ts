@@ -14,6 +14,18 @@ export interface ServerConfig {
   /** PGlite data directory (embedded database only). */
   dataDir: string;
   poolSize: number;
+  /**
+   * Issue 19: a streaming replica's PostgreSQL URL (`DATABASE_REPLICA_URL`) for consumer
+   * searches, counts and reads; undefined: everything runs on the primary.
+   */
+  replicaUrl: string | undefined;
+  /** Connections of the replica pool (`NIR_REPLICA_POOL_SIZE`, default `NIR_DB_POOL_SIZE`). */
+  replicaPoolSize: number;
+  /**
+   * The staleness bound (`NIR_REPLICA_MAX_LAG`), milliseconds: a replica measured further
+   * behind than this is not used, so nothing served from it is older.
+   */
+  replicaMaxLagMs: number;
   /** Demo mode: seeds the demo catalogue and accepts the demo keys. Never on in production. */
   demoMode: boolean;
   logLevel: string;
@@ -134,6 +146,28 @@ function dbTimeouts(env: NodeJS.ProcessEnv): ServerConfig['dbTimeouts'] {
   };
 }
 
+/**
+ * A duration in milliseconds: `250`, `250ms` or `2s` (a bare number is milliseconds, like the
+ * `_MS` settings).
+ */
+export function durationMs(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined || raw === '') return fallback;
+  const match = /^(\d+)(ms|s)?$/.exec(raw.trim());
+  const value = match ? Number(match[1]) * (match[2] === 's' ? 1000 : 1) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new Error(
+      `${name} must be a duration from ${min} ms to ${max / 1000} s (e.g. 500ms, 2s), got '${raw}'`,
+    );
+  }
+  return value;
+}
+
 /** Reads the configuration from `env`; throws a clear error for a malformed value. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const port = integer('PORT', env.PORT, 8080, 0, 65535);
@@ -166,6 +200,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       'NIR_WORKERS above 1 needs DATABASE_URL (PostgreSQL): the embedded database belongs to one process',
     );
   }
+  const replicaUrl = env.DATABASE_REPLICA_URL || undefined;
+  if (replicaUrl !== undefined && databaseUrl === undefined) {
+    throw new Error('DATABASE_REPLICA_URL needs DATABASE_URL: a replica is of a PostgreSQL primary');
+  }
+  const poolSize = integer('NIR_DB_POOL_SIZE', env.NIR_DB_POOL_SIZE, 4, 1, 100);
   const workerIndex =
     env.NIR_WORKER_INDEX === undefined || env.NIR_WORKER_INDEX === ''
       ? undefined
@@ -176,7 +215,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     publicUrl,
     databaseUrl,
     dataDir: env.NIR_DATA_DIR || '.data/pglite',
-    poolSize: integer('NIR_DB_POOL_SIZE', env.NIR_DB_POOL_SIZE, 4, 1, 100),
+    poolSize,
+    replicaUrl,
+    replicaPoolSize: integer('NIR_REPLICA_POOL_SIZE', env.NIR_REPLICA_POOL_SIZE, poolSize, 1, 100),
+    replicaMaxLagMs: durationMs('NIR_REPLICA_MAX_LAG', env.NIR_REPLICA_MAX_LAG, 1000, 1, 600_000),
     // The embedded quick start is a demo; a real PostgreSQL deployment is not, unless asked.
     demoMode,
     logLevel: env.LOG_LEVEL || 'info',

@@ -11,6 +11,7 @@ import {
   openStore,
   PointerRepository,
   ReplayGuard,
+  ReplicaLagMonitor,
   SandboxStore,
   SigningKeyStore,
   type Store,
@@ -31,6 +32,7 @@ import { listenMetrics, type MetricsListener } from './metrics/listener.ts';
 import { countRateLimitRefusals } from './metrics/rate-limit-metrics.ts';
 import { RegistryMetrics } from './metrics/registry-metrics.ts';
 import { loadPublishedProfiles } from './profiles.ts';
+import { type ConsumerReads, ReplicaReads } from './replica/replica-reads.ts';
 import { serviceReviewModule } from './reports/service-review.ts';
 import type { ExportTiming } from './routes/audit/bulk-export.ts';
 import { consumerModule } from './routes/consumer/index.ts';
@@ -63,6 +65,8 @@ export interface Registry {
   metrics: RegistryMetrics;
   /** R16: whether this instance should receive traffic (`/_ready`). */
   readiness: Readiness;
+  /** Issue 19: the replica's lag monitor, when `DATABASE_REPLICA_URL` is set. */
+  replica: ReplicaLagMonitor | undefined;
   /** Starts listening; resolves with the bound port. */
   listen(port: number, host: string): Promise<number>;
   /** R16: starts the separate metrics listener; resolves with its port. */
@@ -97,6 +101,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   // The metrics read the store, the catalogue and readiness when scraped (closures: built below).
   let opened: Store | undefined;
   let readiness: Readiness | undefined;
+  let replicaMonitor: ReplicaLagMonitor | undefined;
   const metrics =
     options.metrics ??
     new RegistryMetrics({
@@ -104,6 +109,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
       // The store owns the SQL; the server declares no query builder of its own.
       catalogueVersion: async () => (opened ? new CatalogueRepository(opened.db).latestChangeId() : 0),
       ready: async () => (await readiness?.check())?.ready ?? false,
+      replicaLagMs: config.replicaUrl ? () => replicaMonitor?.stalenessMs() : undefined,
     });
   const store =
     options.store ??
@@ -172,6 +178,46 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
   const published = await loadPublishedProfiles(profilesDir);
   await checkSandbox(new SandboxStore(store.db), config.sandbox === true);
   const pointers = new PointerRepository(store.db);
+  // Issue 19: consumer reads on the replica within the staleness bound; readiness ignores it
+  // (reads fall back to the primary), the catalogue and the audit never use it.
+  let replicaStore: Store | undefined;
+  let reads: ConsumerReads | undefined;
+  if (config.replicaUrl && store.backend === 'postgres') {
+    replicaStore = await openStore({
+      databaseUrl: config.replicaUrl,
+      poolSize: config.replicaPoolSize,
+      timeouts: config.dbTimeouts,
+      migrate: false,
+      onPoolError: (error) => logger.warn({ err: error }, 'idle replica connection failed'),
+    });
+    const sampleFailures = { primary: false, replica: false };
+    replicaMonitor = new ReplicaLagMonitor(store.db, replicaStore.db, {
+      maxLagMs: config.replicaMaxLagMs,
+      // Logged when sampling starts failing, not on every sample.
+      onError: (side, error) => {
+        if (!sampleFailures[side]) logger.warn({ err: error, side }, 'replica lag sample failed');
+        sampleFailures[side] = true;
+      },
+    });
+    replicaMonitor.start();
+    reads = new ReplicaReads({
+      primary: pointers,
+      replica: new PointerRepository(replicaStore.db, { groupCommit: false }),
+      health: replicaMonitor,
+      primaryVersion: () => snapshots.databaseVersion(),
+      events: {
+        served: () => {
+          sampleFailures.replica = false;
+          sampleFailures.primary = false;
+          metrics.replicaReads.inc();
+        },
+        fellBack: (reason, error) => {
+          metrics.replicaFallbacks.inc({ reason });
+          if (error) logger.warn({ err: error }, 'replica read failed: run on the primary');
+        },
+      },
+    });
+  }
   const rollups = new AuditRollupStore(store.db);
   const modules: Partial<Record<FhirApi, ApiModule[]>> = {
     ...options.modules,
@@ -187,6 +233,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     consumer: [
       consumerModule({
         pointers,
+        reads,
         terminology: published.pointerSchema.terminology,
         baseUrl: `${config.publicUrl}/consumer/FHIR/R4`,
         searchCap: config.consumerSearchCap,
@@ -292,6 +339,8 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     audit.deferred.stop();
     await metricsListener?.close();
     await reindexing;
+    replicaMonitor?.stop();
+    await replicaStore?.close();
     await store.close();
   };
   return {
@@ -308,6 +357,7 @@ export async function createRegistry(config: ServerConfig, options: RegistryOpti
     seededDemo,
     metrics,
     readiness: ready,
+    replica: replicaMonitor,
     async listenMetrics(port, host) {
       metricsListener = await listenMetrics(metrics, port, host);
       return metricsListener.port;

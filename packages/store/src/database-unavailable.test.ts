@@ -5,7 +5,7 @@ const pgError = (code: string, message = 'x') => Object.assign(new Error(message
 
 describe('isDatabaseUnavailable (issue 14, point 8)', () => {
   it('recognises timeouts, shutdowns and lost connections', () => {
-    for (const code of ['57014', '55P03', '57P01', '57P03', '53300', '08006', '25P03']) {
+    for (const code of ['57014', '55P03', '57P01', '57P03', '53300', '08006', '25P03', '25006']) {
       expect(isDatabaseUnavailable(pgError(code)), code).toBe(true);
     }
     expect(isDatabaseUnavailable(pgError('ECONNREFUSED'))).toBe(true);

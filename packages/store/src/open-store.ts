@@ -9,6 +9,7 @@ import { Kysely, type LogConfig, type LogEvent, PGliteDialect, PostgresDialect, 
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
 import { listMigrations, type MigrationReport, migrate, type ScriptSession } from './migrator.ts';
+import { HostLocator, isDoomed, multiHostClientClass, parseMultiHostUrl } from './multi-host.ts';
 import { prepareStatementsOn } from './prepared-statements.ts';
 import type { DatabaseSchema } from './schema.ts';
 
@@ -114,8 +115,13 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
   if (config.databaseUrl) {
     const timeouts = config.timeouts && { ...DEFAULT_DB_TIMEOUTS, ...config.timeouts };
     const size = config.poolSize ?? 4;
+    // A multi-host URL (libpq syntax) gets a client class that finds its host; one host: as is.
+    const multiHost = parseMultiHostUrl(config.databaseUrl);
+    const locator = multiHost && new HostLocator(multiHost, timeouts?.connectMs);
+    const Client = locator ? multiHostClientClass(locator) : pg.Client;
     const pool = new pg.Pool({
-      connectionString: config.databaseUrl,
+      connectionString: multiHost ? multiHost.urlFor(multiHost.hosts[0] as never) : config.databaseUrl,
+      ...(locator && { Client }),
       max: size,
       keepAlive: true,
       ...(timeouts && {
@@ -135,11 +141,13 @@ export async function openStore(config: StoreConfig = {}): Promise<Store> {
       client.on('error', (error) => (config.onPoolError ?? (() => undefined))(error));
       prepareStatementsOn(client);
     });
+    // A connection that showed it is on a demoted or read-only server is not reused.
+    if (locator) pool.on('release', (_error: unknown, client: pg.PoolClient) => doom(client));
     const hold = holdTimer(pool);
     try {
       // Migrations may build indexes for minutes: their own connection, without the timeouts.
       const migrations = shouldMigrate
-        ? await withPgSession(config.databaseUrl, (s) => migrate(s, migrationsDir))
+        ? await withPgSession(config.databaseUrl, (s) => migrate(s, migrationsDir), Client)
         : NO_MIGRATIONS;
       return {
         ...makeStore(
@@ -204,8 +212,20 @@ function holdTimer(pool: pg.Pool): () => number {
   return () => average;
 }
 
-async function withPgSession<T>(url: string, work: (session: ScriptSession) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
+/** Ends a pool connection that {@link isDoomed} on release: the pool then drops it. */
+function doom(client: pg.PoolClient): void {
+  if (isDoomed(client)) client.end().catch(() => undefined);
+}
+
+async function withPgSession<T>(
+  url: string,
+  work: (session: ScriptSession) => Promise<T>,
+  Client: typeof pg.Client = pg.Client,
+): Promise<T> {
+  const multiHost = parseMultiHostUrl(url);
+  const client = new Client({
+    connectionString: multiHost ? multiHost.urlFor(multiHost.hosts[0] as never) : url,
+  });
   await client.connect();
   try {
     return await work({

@@ -7,6 +7,7 @@
 import { ERROR_CODES, INTERACTIONS } from '@nir/core';
 import type { PoolStats } from '@nir/store';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { REPLICA_FALLBACK_REASONS } from '../replica/replica-reads.ts';
 import { RecentActivity } from './recent-activity.ts';
 
 /** Endpoints a request can reach (the first path segment, bounded). */
@@ -32,6 +33,7 @@ export const LABEL_DOMAINS: Record<string, (value: string) => boolean> = {
   outcome: (v) => ['issued', 'refused', 'ok', 'failed'].includes(v),
   state: (v) => ['total', 'idle', 'waiting'].includes(v),
   scope: (v) => /^[a-z][a-z_-]{0,31}$/.test(v),
+  reason: (v) => (REPLICA_FALLBACK_REASONS as readonly string[]).includes(v),
   le: (v) => /^(\+Inf|\d+(\.\d+)?(e[-+]?\d+)?)$/.test(v),
 };
 
@@ -48,6 +50,11 @@ export interface MetricSources {
   catalogueVersion?: () => Promise<number>;
   /** Whether the instance is ready for traffic (checked when scraped). */
   ready?: () => Promise<boolean>;
+  /**
+   * Issue 19: the replica's measured staleness in milliseconds, undefined when unknown; absent
+   * when no replica is configured (no lag gauge then).
+   */
+  replicaLagMs?: (() => number | undefined) | undefined;
 }
 
 /** Every metric the registry exports. */
@@ -64,6 +71,10 @@ export class RegistryMetrics {
    * counted from the limiter's events by `countRateLimitRefusals`.
    */
   readonly rateLimitRefusals: Counter<'scope'>;
+  /** Issue 19: consumer reads the replica served. */
+  readonly replicaReads: Counter;
+  /** Issue 19: consumer reads that could have gone to the replica and ran on the primary, by reason. */
+  readonly replicaFallbacks: Counter<'reason'>;
   /** This instance's last hour, minute by minute (the dashboard). */
   readonly recent = new RecentActivity();
   /** Group-commit batches written and failed since start (the dashboard). */
@@ -117,7 +128,31 @@ export class RegistryMetrics {
       labelNames: ['scope'],
       registers,
     });
-    const { poolStats, catalogueVersion, ready } = sources;
+    this.replicaReads = new Counter({
+      name: 'nir_replica_reads_total',
+      help: 'Consumer searches, counts and reads served by the replica (issue 19)',
+      registers,
+    });
+    this.replicaFallbacks = new Counter({
+      name: 'nir_replica_fallbacks_total',
+      help: 'Consumer reads run on the primary instead of the replica, by reason: lag (over NIR_REPLICA_MAX_LAG), unmeasured (replica unreachable, not a standby, or recently failed), failed (the replica statement failed and was run again), catalogue (the replica had not replayed the newest catalogue change), reindex (search facts being recomputed)',
+      labelNames: ['reason'],
+      registers,
+    });
+    const { poolStats, catalogueVersion, ready, replicaLagMs } = sources;
+    if (replicaLagMs) {
+      new Gauge({
+        name: 'nir_replica_lag_seconds',
+        help: 'How far behind the primary the replica may be, measured in time (+Inf when unknown: unreachable or not yet measured)',
+        registers,
+        // Several workers (NIR_WORKERS): the worst any of them measures.
+        aggregator: 'max',
+        collect() {
+          const ms = replicaLagMs();
+          this.set(ms === undefined ? Number.POSITIVE_INFINITY : ms / 1000);
+        },
+      });
+    }
     new Gauge({
       name: 'nir_db_pool_connections',
       help: 'PostgreSQL pool connections: total, idle, and callers waiting for one',

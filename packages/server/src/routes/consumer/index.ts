@@ -23,11 +23,17 @@ import { methodNotAllowed } from '../../http/errors.ts';
 import { confirmCatalogue, type Principal } from '../../http/guard.ts';
 import { FHIR_JSON, sendFhir } from '../../http/respond.ts';
 import { searchBody } from '../../http/search-body.ts';
+import { type ConsumerReads, primaryReads } from '../../replica/replica-reads.ts';
 import { capWarning, nextUrl, type Searchset, searchsetJson, searchUrl } from './searchset.ts';
 
 /** What the consumer API needs. */
 export interface ConsumerDeps {
   pointers: PointerRepository;
+  /**
+   * Where searches, counts and reads run (issue 19: a replica within the staleness bound);
+   * default: on `pointers`, the primary.
+   */
+  reads?: ConsumerReads | undefined;
   terminology: Terminology;
   /** The public URL of the consumer base, for the Bundle links. */
   baseUrl: string;
@@ -74,6 +80,7 @@ function principalOf(res: Response): Principal {
 /** The consumer API module. */
 export function consumerModule(deps: ConsumerDeps): ApiModule {
   return ({ router, guard, bodyLimitBytes }) => {
+    const reads = deps.reads ?? primaryReads(deps.pointers);
     const search: RequestHandler = async (req: Request, res: Response) => {
       const principal = principalOf(res);
       const { params, source } = parametersOf(req);
@@ -98,12 +105,14 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
       const self = searchUrl(deps.baseUrl, read.used);
       let bundle: Searchset;
       if (read.search.summaryCount) {
-        const { total, catalogueVersion } = await deps.pointers.count(read.search, access);
+        const { total, catalogueVersion } = await reads.run((pointers) =>
+          pointers.count(read.search, access),
+        );
         confirmCatalogue(res, catalogueVersion);
         bundle = { self, base: deps.baseUrl, total };
       } else {
         const pageSize = read.search.count ?? deps.searchCap;
-        const page = await deps.pointers.search(read.search, access, pageSize);
+        const page = await reads.run((pointers) => pointers.search(read.search, access, pageSize));
         confirmCatalogue(res, page.catalogueVersion);
         for (const entry of page.entries) audit.custodian(entry.custodian);
         const capped = read.search.count === undefined && page.next !== undefined;
@@ -146,7 +155,9 @@ export function consumerModule(deps: ConsumerDeps): ApiModule {
       .route('/DocumentReference/:id')
       .get(as('read'), async (req: Request, res: Response) => {
         const id = String(req.params.id ?? '');
-        const { pointer: stored, catalogueVersion } = await deps.pointers.readVersioned(id);
+        const { pointer: stored, catalogueVersion } = await reads.run((pointers) =>
+          pointers.readVersioned(id),
+        );
         confirmCatalogue(res, catalogueVersion);
         if (!stored) throw refuse('NO_RECORD_FOUND', 'The requested DocumentReference could not be found');
         const audit = auditOf(res);
