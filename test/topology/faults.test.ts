@@ -163,8 +163,9 @@ describe('the replicated topology under faults (issue 19)', () => {
     expect(result.failed).toBe(0);
     // Both instances served searches from the standby, and each fell back to the primary.
     const [readsAfter, fallbacksAfter] = [await replicaReads(), await fallbacks()];
-    readsAfter.forEach((reads, i) => expect(reads).toBeGreaterThan(readsBefore[i] as number));
-    fallbacksAfter.forEach((count, i) => expect(count).toBeGreaterThan(fallbacksBefore[i] as number));
+    for (const [i, reads] of readsAfter.entries()) expect(reads).toBeGreaterThan(readsBefore[i] as number);
+    for (const [i, count] of fallbacksAfter.entries())
+      expect(count).toBeGreaterThan(fallbacksBefore[i] as number);
     // Writes waited for the standby at most the keeper's grace period (and a round).
     expect(result.slowestMs).toBeLessThan(layout.graceMs + 3000);
     // The standby back: the keeper makes replication synchronous again before the next fault.
