@@ -10,10 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { openStore } from '@nir/store';
 import { sql } from 'kysely';
-import { clinicalHeaders } from '../../test/support/harness.ts';
 import { demoAccessToken, stopServerProcess } from '../../test/support/server-process.ts';
 import { startBenchRegistry } from './bench-registry.ts';
-import { type BenchRequest, closedLoop } from './load-generators.ts';
+import { benchSearches } from './bench-requests.ts';
+import { closedLoop } from './load-generators.ts';
 import { processTreeCpuSeconds } from './process-cpu.ts';
 
 const { values } = parseArgs({
@@ -36,12 +36,7 @@ const server = await startBenchRegistry(
   process.env.NIR_WORKERS ? { NIR_WORKERS: process.env.NIR_WORKERS } : {},
 );
 const bearer = await demoAccessToken(server.url, 'demo-consumer', 'RWY');
-let i = 0;
-const request = (): BenchRequest => ({
-  method: 'GET',
-  path: `/consumer/FHIR/R4/DocumentReference?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|${patients[i++ % patients.length]}${values.path === 'count' ? '&_summary=count' : ''}`,
-  headers: clinicalHeaders(bearer, 'RWY'),
-});
+const request = benchSearches(bearer, patients, values.path === 'count');
 const connections = Number(values.connections);
 await closedLoop(server.url, connections, 5, request);
 const before = await processTreeCpuSeconds(server.child.pid);

@@ -6,14 +6,11 @@
  * (32), --runs (1).
  */
 import { parseArgs } from 'node:util';
-import type { DocumentReference } from '@medplum/fhirtypes';
 import { openStore } from '@nir/store';
 import { sql } from 'kysely';
-import { clinicalHeaders } from '../../test/support/harness.ts';
-import { prng } from '../../test/support/prng.ts';
 import { demoAccessToken, stopServerProcess } from '../../test/support/server-process.ts';
 import { startBenchRegistry } from './bench-registry.ts';
-import { benchPatient, benchPointer } from './generate.ts';
+import { benchCreates } from './bench-requests.ts';
 import { closedLoop } from './load-generators.ts';
 import { processTreeCpuSeconds } from './process-cpu.ts';
 
@@ -39,23 +36,7 @@ const dbStats = async () =>
 
 const server = await startBenchRegistry(databaseUrl);
 const provider = await demoAccessToken(server.url, 'demo-provider-a', 'RR8');
-const random = prng(Date.now() % 100_000);
-let created = 0;
-const now = new Date();
-const request = () => ({
-  method: 'POST' as const,
-  path: '/producer/FHIR/R4/DocumentReference',
-  headers: { ...clinicalHeaders(provider, 'RR8'), 'content-type': 'application/fhir+json' },
-  body: JSON.stringify(
-    benchPointer(
-      8,
-      benchPatient(1, Math.floor(random() * patients)),
-      5_000_000 + Math.floor(random() * 1e9) + created++,
-      now,
-      'RR8',
-    ) as DocumentReference,
-  ),
-});
+const request = benchCreates(provider, patients);
 await closedLoop(server.url, Number(values.connections), 3, request); // warm-up
 for (let run = 0; run < Number(values.runs); run++) {
   const before = await dbStats();

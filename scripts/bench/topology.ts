@@ -16,23 +16,21 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { DocumentReference } from '@medplum/fhirtypes';
 import {
   citusUrl,
   downCitus,
   downReplicated,
   metricValue,
-  type ReplicatedLayout,
   replicatedNodes,
+  scratchReplicatedLayout,
   upCitus,
   upReplicated,
 } from '@nir/topology';
 import pg from 'pg';
-import { clinicalHeaders, freePort, REPO_ROOT } from '../../test/support/harness.ts';
-import { prng } from '../../test/support/prng.ts';
+import { freePort, REPO_ROOT } from '../../test/support/harness.ts';
 import { demoAccessToken, stopServerProcess } from '../../test/support/server-process.ts';
 import { startBenchRegistry } from './bench-registry.ts';
-import { benchPatient, benchPointer } from './generate.ts';
+import { benchCreates, benchSearches } from './bench-requests.ts';
 import { loadDataset } from './load.ts';
 import { type BenchRequest, closedLoop, type LoadResult, openLoop } from './load-generators.ts';
 
@@ -68,35 +66,6 @@ async function patientsOf(databaseUrl: string): Promise<string[]> {
   }
 }
 
-function searches(bearer: string, patients: string[]): () => BenchRequest {
-  let i = 0;
-  return () => ({
-    method: 'GET',
-    path: `/consumer/FHIR/R4/DocumentReference?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|${patients[i++ % patients.length]}`,
-    headers: clinicalHeaders(bearer, 'RWY'),
-  });
-}
-
-function creates(bearer: string, patients: number): () => BenchRequest {
-  const random = prng(Date.now() % 100_000);
-  const now = new Date();
-  let created = 0;
-  return () => ({
-    method: 'POST',
-    path: '/producer/FHIR/R4/DocumentReference',
-    headers: { ...clinicalHeaders(bearer, 'RR8'), 'content-type': 'application/fhir+json' },
-    body: JSON.stringify(
-      benchPointer(
-        8,
-        benchPatient(1, Math.floor(random() * patients)),
-        5_000_000 + Math.floor(random() * 1e9) + created++,
-        now,
-        'RR8',
-      ) as DocumentReference,
-    ),
-  });
-}
-
 interface Row {
   scenario: string;
   result: LoadResult;
@@ -119,22 +88,11 @@ async function run(
 }
 
 async function replicated(): Promise<Row[]> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'nir-bench-topology-'));
-  const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));
-  const layout: ReplicatedLayout = {
-    dir,
-    nodePorts: [ports[0] as number, ports[1] as number],
-    instancePorts: [ports[2] as number, ports[3] as number],
-    metricsPorts: [ports[4] as number, ports[5] as number],
-    balancerPort: ports[6] as number,
-    statsPort: ports[7] as number,
-    database: 'nir',
-    synchronous: true,
+  const layout = await scratchReplicatedLayout('nir-bench-topology-', {
     replicaMaxLag: process.env.NIR_REPLICA_MAX_LAG ?? '2s',
     instanceEnv: BENCH_ENV,
-    graceMs: 2000,
-    failoverMs: 1500,
-  };
+  });
+  const { dir } = layout;
   const rows: Row[] = [];
   try {
     await upReplicated(layout, (l) => process.stderr.write(`topology: ${l}\n`));
@@ -149,7 +107,7 @@ async function replicated(): Promise<Row[]> {
     const served = () =>
       Promise.all(layout.metricsPorts.map((p) => metricValue(p, 'nir_replica_reads_total')));
     let before = 0;
-    const s2 = await run(url, searches(consumer, patients), async () => {
+    const s2 = await run(url, benchSearches(consumer, patients), async () => {
       before = (await served()).reduce((a, b) => a + b, 0);
     });
     const onStandby = (await served()).reduce((a, b) => a + b, 0) - before;
@@ -160,23 +118,23 @@ async function replicated(): Promise<Row[]> {
     });
     rows.push({
       scenario: 'S3 via HAProxy, synchronous',
-      result: await run(url, creates(provider, patients.length)),
+      result: await run(url, benchCreates(provider, patients.length)),
     });
     // The latency a commit pays for the standby's flush, without queueing: a paced create.
     rows.push({
       scenario: 'S3 open loop 50/s, synchronous',
-      result: await openLoop(url, 50, seconds, creates(provider, patients.length)),
+      result: await openLoop(url, 50, seconds, benchCreates(provider, patients.length)),
     });
     await primary.query("ALTER SYSTEM SET synchronous_commit = 'local'");
     await primary.query('SELECT pg_reload_conf()');
     rows.push({
       scenario: 'S3 via HAProxy, asynchronous',
-      result: await run(url, creates(provider, patients.length)),
+      result: await run(url, benchCreates(provider, patients.length)),
       note: 'synchronous_commit = local: a failover may lose these',
     });
     rows.push({
       scenario: 'S3 open loop 50/s, asynchronous',
-      result: await openLoop(url, 50, seconds, creates(provider, patients.length)),
+      result: await openLoop(url, 50, seconds, benchCreates(provider, patients.length)),
     });
     await primary.query('ALTER SYSTEM RESET synchronous_commit');
     await primary.query('SELECT pg_reload_conf()');
@@ -209,11 +167,11 @@ async function citus(): Promise<Row[]> {
       const provider = await demoAccessToken(server.url, 'demo-provider-a', 'RR8');
       rows.push({
         scenario: 'S2 on Citus (coordinator + 2 workers)',
-        result: await run(server.url, searches(consumer, patients)),
+        result: await run(server.url, benchSearches(consumer, patients)),
       });
       rows.push({
         scenario: 'S3 on Citus (coordinator + 2 workers)',
-        result: await run(server.url, creates(provider, patients.length)),
+        result: await run(server.url, benchCreates(provider, patients.length)),
       });
     } finally {
       await stopServerProcess(server);

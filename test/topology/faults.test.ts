@@ -11,8 +11,7 @@
  * pointer (creates) and its AuditEvent (every request, R7) are there. The figures (error window,
  * requests lost) are printed and written to test-results/faults.json. Run by `pnpm test:faults`.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   downReplicated,
@@ -22,13 +21,14 @@ import {
   readKeeperState,
   replicatedInstanceSpec,
   replicatedNodes,
+  scratchReplicatedLayout,
   startInstance,
   type TopologyRecord,
   upReplicated,
   waitFor,
 } from '@nir/topology';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, REPO_ROOT } from '../support/harness.ts';
+import { REPO_ROOT } from '../support/harness.ts';
 import { type Answer, type FaultFigures, figures, mixedBurst } from '../support/mixed-burst.ts';
 import { demoAccessToken } from '../support/server-process.ts';
 
@@ -80,21 +80,7 @@ async function burst(label: string, fault: { atMs: number; run: () => Promise<vo
 }
 
 beforeAll(async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'nir-faults-'));
-  const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));
-  layout = {
-    dir,
-    nodePorts: [ports[0] as number, ports[1] as number],
-    instancePorts: [ports[2] as number, ports[3] as number],
-    metricsPorts: [ports[6] as number, ports[7] as number],
-    balancerPort: ports[4] as number,
-    statsPort: ports[5] as number,
-    database: 'nir',
-    synchronous: true,
-    replicaMaxLag: '2s',
-    graceMs: 2000,
-    failoverMs: 1500,
-  };
+  layout = await scratchReplicatedLayout('nir-faults-');
   record = await upReplicated(layout);
   url = `http://127.0.0.1:${layout.balancerPort}`;
   providerToken = await demoAccessToken(url, 'demo-provider-a', 'RR8');

@@ -1,5 +1,6 @@
 /** The topology's building blocks, for the fault tests and the bench (issue 19). */
 export * from './citus.ts';
+export * from './free-port.ts';
 export * from './haproxy.ts';
 export * from './instances.ts';
 export * from './keeper.ts';

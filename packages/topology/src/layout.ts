@@ -4,8 +4,10 @@
  * the registry's default port (8080). Written to `topology.json` in the directory at `up`, so
  * that `down`, `status` and the keeper act on the topology that is actually there.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './free-port.ts';
 
 /** The replicated topology's shape. */
 export interface ReplicatedLayout {
@@ -53,6 +55,30 @@ export function replicatedLayout(env: NodeJS.ProcessEnv = process.env): Replicat
     replicaMaxLag: env.NIR_REPLICA_MAX_LAG ?? '2s',
     graceMs: Number(env.NIR_TOPOLOGY_GRACE_MS ?? 2000),
     failoverMs: Number(env.NIR_TOPOLOGY_FAILOVER_MS ?? 1500),
+  };
+}
+
+/**
+ * A layout in a new temporary directory on free loopback ports, beside anything else running
+ * (the fault tests, the bench); `overrides` changes any setting.
+ */
+export async function scratchReplicatedLayout(
+  prefix: string,
+  overrides: Partial<ReplicatedLayout> = {},
+): Promise<ReplicatedLayout> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const [a, b, i1, i2, m1, m2, balancer, stats] = await Promise.all(
+    Array.from({ length: 8 }, () => freePort()),
+  );
+  return {
+    ...replicatedLayout({}),
+    dir,
+    nodePorts: [a as number, b as number],
+    instancePorts: [i1 as number, i2 as number],
+    metricsPorts: [m1 as number, m2 as number],
+    balancerPort: balancer as number,
+    statsPort: stats as number,
+    ...overrides,
   };
 }
 
