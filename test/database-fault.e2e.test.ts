@@ -16,13 +16,10 @@ import { clinicalHeaders, errorCode, startTestRegistry, type TestRegistry } from
 import {
   createPrivateCluster,
   type PrivateCluster,
-  privateClusterAvailable,
+  requirePrivateCluster,
 } from './support/private-cluster.ts';
 
-const available = privateClusterAvailable();
-if (!available && process.env.NIR_REQUIRE_POSTGRES === '1') {
-  throw new Error('NIR_REQUIRE_POSTGRES=1 but the PostgreSQL server tools for a private cluster are missing');
-}
+const available = requirePrivateCluster();
 
 const SEARCH = `/consumer/FHIR/R4/DocumentReference?subject:identifier=${NHS_NUMBER_SYSTEM}|9000000009`;
 /** Short bounded waits, so each fault is seen within seconds. */

@@ -17,13 +17,10 @@ import { freshNhsNumber, type PointerType, validPointer } from './support/pointe
 import {
   createPrivateCluster,
   type PrivateCluster,
-  privateClusterAvailable,
+  requirePrivateCluster,
 } from './support/private-cluster.ts';
 
-const available = privateClusterAvailable();
-if (!available && process.env.NIR_REQUIRE_POSTGRES === '1') {
-  throw new Error('NIR_REQUIRE_POSTGRES=1 but the PostgreSQL server tools for a private cluster are missing');
-}
+const available = requirePrivateCluster();
 
 const TIMEOUTS = { connectMs: 1000, statementMs: 2000, lockMs: 1000, readMs: 2500 };
 /** The short bound of the registry that must stop using a paused replica. */

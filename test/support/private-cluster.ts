@@ -6,17 +6,13 @@
  * pid (its pid file) and its children; nothing is signalled by name.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './free-port.ts';
+import { freePort, ownForPostgres, pgTool, serverToolsAvailable } from '@nir/topology';
 
 const run = promisify(execFile);
-
-/** Where Debian puts PostgreSQL 15's server tools (overridable). */
-const PG_BIN = process.env.NIR_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 /** A cluster this test owns. */
 export interface PrivateCluster {
@@ -40,42 +36,40 @@ export interface PrivateCluster {
   promote(): Promise<void>;
 }
 
-type Tool = (name: string, args: string[]) => Promise<unknown>;
+/** PostgreSQL's server tools, as @nir/topology runs them (as `postgres` when we are root). */
+const tool = (name: string, args: string[]) => pgTool(name, args, 60_000);
 
 /** True when a private cluster can be made here (the server tools, and a user to run them as). */
 export function privateClusterAvailable(): boolean {
-  return existsSync(path.join(PG_BIN, 'initdb')) && existsSync(path.join(PG_BIN, 'pg_ctl'));
+  return serverToolsAvailable();
 }
 
-async function postgresIds(): Promise<{ uid: number; gid: number } | undefined> {
-  if (process.getuid?.() !== 0) return undefined;
-  const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
-  const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
-  return { uid, gid };
+/**
+ * Whether the file's private-cluster tests can run: throws when `NIR_REQUIRE_POSTGRES=1` (CI)
+ * and the server tools are missing, so that a CI machine without them fails instead of skipping.
+ */
+export function requirePrivateCluster(): boolean {
+  const available = privateClusterAvailable();
+  if (!available && process.env.NIR_REQUIRE_POSTGRES === '1') {
+    throw new Error(
+      'NIR_REQUIRE_POSTGRES=1 but the PostgreSQL server tools for a private cluster are missing',
+    );
+  }
+  return available;
 }
 
 /** Creates and starts a cluster (trust auth, no fsync: it lives for one test file). */
 export async function createPrivateCluster(): Promise<PrivateCluster> {
-  const ids = await postgresIds();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nir-fault-'));
-  if (ids) await chown(dir, ids.uid, ids.gid);
+  await ownForPostgres(dir);
   const data = path.join(dir, 'data');
-  const tool: Tool = (name, args) =>
-    ids
-      ? run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, name), ...args], { timeout: 60_000 })
-      : run(path.join(PG_BIN, name), args, { timeout: 60_000 });
   await tool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  return startCluster(dir, data, tool, ids);
+  return startCluster(dir, data);
 }
 
 let replicas = 0;
 
-async function startCluster(
-  dir: string,
-  data: string,
-  tool: Tool,
-  ids: { uid: number; gid: number } | undefined,
-): Promise<PrivateCluster> {
+async function startCluster(dir: string, data: string): Promise<PrivateCluster> {
   const port = await freePort();
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
   const start = async () => {
@@ -121,7 +115,7 @@ async function startCluster(
     },
     async replica() {
       const replicaDir = await mkdtemp(path.join(os.tmpdir(), 'nir-replica-'));
-      if (ids) await chown(replicaDir, ids.uid, ids.gid);
+      await ownForPostgres(replicaDir);
       const replicaData = path.join(replicaDir, 'data');
       const slot = `nir_replica_${process.pid}_${++replicas}`;
       // -R writes primary_conninfo and standby.signal; -C -S creates and uses a slot, so the
@@ -146,7 +140,7 @@ async function startCluster(
         'fast',
         '--no-sync',
       ]);
-      return startCluster(replicaDir, replicaData, tool, ids);
+      return startCluster(replicaDir, replicaData);
     },
     async promote() {
       await tool('pg_ctl', ['-D', data, '-w', '-t', '30', 'promote']);
