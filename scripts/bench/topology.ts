@@ -5,7 +5,9 @@
  *   the standby served is read from the instances' nir_replica_reads_total), and S3 through
  *   HAProxy with synchronous replication on and then off (synchronous_commit = local on the
  *   primary): the latency cost of zero acknowledged loss;
- * - `--citus`: S2 and S3 on one instance whose DATABASE_URL is the Citus coordinator.
+ * - `--citus`: S2 and S3 on one instance whose DATABASE_URL is the Citus coordinator, then a
+ *   third worker added and the rebalancer run on the loaded data: shards and megabytes moved and
+ *   how fast (the production layout reads its move rate from this).
  * The dataset is the bench's own (`--pointers`, default 100 000), loaded with its loader.
  * Every cluster, instance and load generator shares this machine's cores: the figures compare
  * shapes on one machine; they are not a capacity plan (docs/SCALING.md).
@@ -17,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  addCitusWorker,
   citusUrl,
   downCitus,
   downReplicated,
@@ -144,6 +147,34 @@ async function replicated(): Promise<Row[]> {
   return rows;
 }
 
+/** What the rebalancer moved onto a new worker, and how fast (the production layout's input). */
+interface Move {
+  shards: number;
+  megabytes: number;
+  seconds: number;
+}
+const moves: Move[] = [];
+
+/** Adds a worker to the loaded Citus topology, rebalances, and measures what moved. */
+async function growCitus(dir: string, databaseUrl: string): Promise<Move> {
+  const worker = await addCitusWorker(dir);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const started = performance.now();
+    await client.query('SELECT citus_rebalance_start()');
+    await client.query('SELECT citus_rebalance_wait()');
+    const seconds = (performance.now() - started) / 1000;
+    const { rows } = await client.query<{ shards: number; bytes: string }>(
+      'SELECT count(*)::int AS shards, coalesce(sum(shard_size), 0)::bigint AS bytes FROM citus_shards WHERE nodeport = $1',
+      [worker.port],
+    );
+    return { shards: rows[0]?.shards ?? 0, megabytes: Number(rows[0]?.bytes ?? 0) / 1e6, seconds };
+  } finally {
+    await client.end();
+  }
+}
+
 async function citus(): Promise<Row[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nir-bench-citus-'));
   const ports = await Promise.all(Array.from({ length: 3 }, () => freePort()));
@@ -176,6 +207,7 @@ async function citus(): Promise<Row[]> {
     } finally {
       await stopServerProcess(server);
     }
+    moves.push(await growCitus(dir, databaseUrl));
   } finally {
     await downCitus(dir, true);
   }
@@ -187,11 +219,16 @@ process.stdout.write(
   `\n${values.citus ? 'Citus' : 'Replicated'} topology, ${pointers} pointers, ${connections} connections, ${seconds} s per scenario\n`,
 );
 for (const row of rows) process.stdout.write(`${line(row)}\n`);
+for (const move of moves) {
+  process.stdout.write(
+    `A third worker, rebalanced: ${move.shards} shards, ${move.megabytes.toFixed(0)} MB moved in ${move.seconds.toFixed(1)} s (${(move.megabytes / move.seconds).toFixed(1)} MB/s)\n`,
+  );
+}
 const out = path.join(REPO_ROOT, 'bench-results', 'topology');
 await mkdir(out, { recursive: true });
 const file = path.join(
   out,
   `${values.citus ? 'citus' : 'replicated'}-${new Date().toISOString().replaceAll(':', '-')}.json`,
 );
-await writeFile(file, `${JSON.stringify({ pointers, connections, seconds, rows }, null, 2)}\n`);
+await writeFile(file, `${JSON.stringify({ pointers, connections, seconds, rows, moves }, null, 2)}\n`);
 process.stdout.write(`written to ${path.relative(REPO_ROOT, file)}\n`);
