@@ -6,6 +6,8 @@ const jsonReport = process.env.VITEST_JSON_REPORT;
 export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
+    // Citus-only tests run in `pnpm test:citus` (vitest.citus.config.ts), against a topology.
+    exclude: ['test/citus/**', '**/node_modules/**'],
     // Each end-to-end file opens its own databases; two workers suit a 2-core machine.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

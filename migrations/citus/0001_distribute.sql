@@ -8,11 +8,14 @@
 --                and its version, signing keys, export jobs, the sandbox mark, the facts state):
 --                a copy on every node, so a statement on one worker reads them locally.
 --   distributed  hash-distributed on a text column, all in one colocation group:
---                pointer, audit_event   by NHS number (audit_event: patient_key, the NHS number
---                                       or, for an event with no patient, its id)
---                pointer_locator,       by pointer id: a read, lock or write by id is one
---                pointer_history        single-shard lookup (never a fan-out), and a write's
---                                       locator claim and history row are one statement
+--                pointer,               by NHS number: a patient's pointers, their history and
+--                pointer_history,       their AuditEvents on one shard (a subject access
+--                audit_event            request, R9, is single-shard; a write's pointer row and
+--                                       history row are one statement on one worker).
+--                                       audit_event by patient_key: the NHS number or, for an
+--                                       event with no patient, its id (migration 0013)
+--                pointer_locator        by pointer id: finding a pointer's NHS number from its id
+--                                       is one single-shard lookup, never a fan-out
 --                audit_rollup           by organisation (ods), audit_access_rollup by custodian
 --                client_assertion_jti   by client id
 --
@@ -50,7 +53,12 @@ SELECT create_reference_table('search_facts_state');
 
 SELECT create_distributed_table('pointer', 'nhs_number');
 SELECT create_distributed_table('pointer_locator', 'id', colocate_with => 'pointer');
-SELECT create_distributed_table('pointer_history', 'id', colocate_with => 'pointer');
+-- pointer_history's key gains the NHS number (Citus keeps a unique key per shard); (id, version)
+-- stays unique because every writer of an id holds its locator row locked.
+ALTER TABLE pointer_history DROP CONSTRAINT pointer_history_pkey;
+ALTER TABLE pointer_history ADD PRIMARY KEY (nhs_number, id, version);
+CREATE INDEX pointer_history_id ON pointer_history (id, version);
+SELECT create_distributed_table('pointer_history', 'nhs_number', colocate_with => 'pointer');
 SELECT create_distributed_table('client_assertion_jti', 'client_id', colocate_with => 'pointer');
 SELECT create_distributed_table('audit_rollup', 'ods', colocate_with => 'pointer');
 SELECT create_distributed_table('audit_access_rollup', 'custodian', colocate_with => 'pointer');

@@ -17,5 +17,5 @@ export * from './replay-guard.ts';
 export * from './sandbox-store.ts';
 export * from './schema.ts';
 export * from './search-facts.ts';
-export { countSql, pageSql, READ_SQL, type SqlStatement } from './search-sql.ts';
+export { countSql, LOCATE_SQL, pageSql, READ_SQL, type SqlStatement } from './search-sql.ts';
 export * from './signing-key-store.ts';
