@@ -6,8 +6,9 @@ const jsonReport = process.env.VITEST_JSON_REPORT;
 export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
-    // Citus-only tests run in `pnpm test:citus` (vitest.citus.config.ts), against a topology.
-    exclude: ['test/citus/**', '**/node_modules/**'],
+    // The topology's fault tests run apart (`pnpm test:faults`): they bring up clusters of their own;
+    // the Citus tests run in `pnpm test:citus` (vitest.citus.config.ts) against the Citus topology.
+    exclude: ['**/node_modules/**', 'test/topology/**', 'test/citus/**'],
     // Each end-to-end file opens its own databases; two workers suit a 2-core machine.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

@@ -1,0 +1,194 @@
+/**
+ * Issue 19 fault tests, on loopback: the replicated topology (`pnpm topology up`'s functions on
+ * free ports: PostgreSQL primary and synchronous standby, the keeper, two registry instances
+ * behind HAProxy) takes a mixed burst of creates and searches while one thing fails:
+ * 1. a registry instance is killed (SIGKILL): HAProxy routes around it;
+ * 2. the standby is stopped: searches fall back to the primary, writes wait at most the keeper's
+ *    grace period, and nothing fails;
+ * 3. the primary is killed (every process, SIGKILL): the keeper promotes the synchronous standby,
+ *    the instances reconnect through their multi-host URL by themselves.
+ * After each, every answer the clients saw as 2xx is checked on the primary of the moment: its
+ * pointer (creates) and its AuditEvent (every request, R7) are there. The figures (error window,
+ * requests lost) are printed and written to test-results/faults.json. Run by `pnpm test:faults`.
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  downReplicated,
+  metricValue,
+  type PgCluster,
+  type ReplicatedLayout,
+  readKeeperState,
+  replicatedInstanceSpec,
+  replicatedNodes,
+  startInstance,
+  type TopologyRecord,
+  upReplicated,
+  waitFor,
+} from '@nir/topology';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, REPO_ROOT } from '../support/harness.ts';
+import { demoAccessToken } from '../support/server-process.ts';
+import { type Answer, type FaultFigures, figures, mixedBurst } from './mixed-burst.ts';
+
+let layout: ReplicatedLayout;
+let record: TopologyRecord;
+let url: string;
+let providerToken: string;
+let consumerToken: string;
+const report: FaultFigures[] = [];
+
+async function currentPrimary(): Promise<PgCluster> {
+  for (const node of replicatedNodes(layout)) if (await node.isPrimary()) return node;
+  throw new Error('no primary');
+}
+
+/** Answers seen as 2xx whose pointer or AuditEvent is not on the primary. */
+async function acknowledgedMissing(answers: Answer[]): Promise<string[]> {
+  const primary = await currentPrimary();
+  const acknowledged = answers.filter((a) => a.status >= 200 && a.status < 300);
+  const audited = new Set(
+    (
+      await primary.query<{ request_id: string }>(
+        'SELECT request_id FROM audit_event WHERE request_id = ANY($1)',
+        [acknowledged.map((a) => a.requestId)],
+        layout.database,
+      )
+    ).map((r) => r.request_id),
+  );
+  const created = acknowledged.filter((a) => a.kind === 'create');
+  const stored = new Set(
+    (
+      await primary.query<{ id: string }>(
+        'SELECT id FROM pointer WHERE id = ANY($1)',
+        [created.map((a) => a.pointerId)],
+        layout.database,
+      )
+    ).map((r) => r.id),
+  );
+  return [
+    ...acknowledged.filter((a) => !audited.has(a.requestId)).map((a) => `no AuditEvent for ${a.requestId}`),
+    ...created
+      .filter((a) => !a.pointerId || !stored.has(a.pointerId))
+      .map((a) => `no pointer for ${a.requestId}`),
+  ];
+}
+
+async function burst(label: string, fault: { atMs: number; run: () => Promise<void> }): Promise<Answer[]> {
+  return mixedBurst({ url, providerToken, consumerToken, durationMs: 8000, clients: 6, label, fault });
+}
+
+beforeAll(async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nir-faults-'));
+  const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+  layout = {
+    dir,
+    nodePorts: [ports[0] as number, ports[1] as number],
+    instancePorts: [ports[2] as number, ports[3] as number],
+    metricsPorts: [ports[6] as number, ports[7] as number],
+    balancerPort: ports[4] as number,
+    statsPort: ports[5] as number,
+    database: 'nir',
+    synchronous: true,
+    replicaMaxLag: '2s',
+    graceMs: 2000,
+    failoverMs: 1500,
+  };
+  record = await upReplicated(layout);
+  url = `http://127.0.0.1:${layout.balancerPort}`;
+  providerToken = await demoAccessToken(url, 'demo-provider-a', 'RR8');
+  consumerToken = await demoAccessToken(url, 'demo-consumer', 'RWY');
+}, 180_000);
+
+afterAll(async () => {
+  if (layout) await downReplicated(layout.dir, true);
+  if (report.length > 0) {
+    console.log(
+      `\nFault | requests | acknowledged | failed | error window (s) | acknowledged lost | slowest (ms)\n${report
+        .map(
+          (r) =>
+            `${r.fault} | ${r.requests} | ${r.acknowledged} | ${r.failed} | ${r.errorWindowSeconds} | ${r.acknowledgedLost} | ${r.slowestMs}`,
+        )
+        .join('\n')}`,
+    );
+    await mkdir(path.join(REPO_ROOT, 'test-results'), { recursive: true });
+    await writeFile(
+      path.join(REPO_ROOT, 'test-results', 'faults.json'),
+      `${JSON.stringify(report, null, 2)}\n`,
+    );
+  }
+}, 120_000);
+
+describe('the replicated topology under faults (issue 19)', () => {
+  it('a registry instance killed mid-burst: HAProxy routes around it; every 2xx has its data and AuditEvent (R7)', async () => {
+    const victim = record.pids.instances[1];
+    const answers = await burst('kill-instance', {
+      atMs: 3000,
+      run: async () => {
+        process.kill(victim as number, 'SIGKILL');
+      },
+    });
+    const missing = await acknowledgedMissing(answers);
+    const result = figures('registry instance killed', answers, missing.length);
+    report.push(result);
+    expect(missing).toEqual([]);
+    // Requests after the balancer noticed (two failed checks 250 ms apart) all succeed.
+    expect(answers.filter((a) => a.askedAt > 5000).every((a) => a.status >= 200 && a.status < 300)).toBe(
+      true,
+    );
+    expect(result.acknowledged).toBeGreaterThan(100);
+    // Back to two instances for the next faults.
+    record.pids.instances[1] = await startInstance(
+      replicatedInstanceSpec(layout, 1),
+      path.join(layout.dir, 'instance-2.log'),
+    );
+  }, 120_000);
+
+  it('the standby stopped mid-burst: searches fall back to the primary and nothing fails', async () => {
+    const [, standby] = replicatedNodes(layout);
+    const replicaReads = () =>
+      Promise.all(layout.metricsPorts.map((port) => metricValue(port, 'nir_replica_reads_total')));
+    const fallbacks = () =>
+      Promise.all(layout.metricsPorts.map((port) => metricValue(port, 'nir_replica_fallbacks_total')));
+    const [readsBefore, fallbacksBefore] = [await replicaReads(), await fallbacks()];
+    const answers = await burst('stop-standby', {
+      atMs: 2000,
+      run: () => (standby as PgCluster).stop('fast'),
+    });
+    const missing = await acknowledgedMissing(answers);
+    const result = figures('standby stopped', answers, missing.length);
+    report.push(result);
+    expect(missing).toEqual([]);
+    expect(result.failed).toBe(0);
+    // Both instances served searches from the standby, and each fell back to the primary.
+    const [readsAfter, fallbacksAfter] = [await replicaReads(), await fallbacks()];
+    readsAfter.forEach((reads, i) => expect(reads).toBeGreaterThan(readsBefore[i] as number));
+    fallbacksAfter.forEach((count, i) => expect(count).toBeGreaterThan(fallbacksBefore[i] as number));
+    // Writes waited for the standby at most the keeper's grace period (and a round).
+    expect(result.slowestMs).toBeLessThan(layout.graceMs + 3000);
+    // The standby back: the keeper makes replication synchronous again before the next fault.
+    await (standby as PgCluster).start();
+    await waitFor(
+      'synchronous replication again',
+      async () => (await readKeeperState(layout.dir))?.mode === 'synchronous',
+      30_000,
+    );
+  }, 120_000);
+
+  it('the primary killed mid-burst: the synchronous standby is promoted and nothing acknowledged is lost', async () => {
+    const [primary] = replicatedNodes(layout);
+    const answers = await burst('kill-primary', { atMs: 3000, run: () => (primary as PgCluster).crash() });
+    // The instances found the new primary by themselves: the last second of the burst succeeds.
+    const missing = await acknowledgedMissing(answers);
+    const result = figures('primary killed', answers, missing.length);
+    report.push(result);
+    expect((await currentPrimary()).name).toBe('nir_b');
+    expect(missing).toEqual([]);
+    expect(answers.filter((a) => a.askedAt > 7000).every((a) => a.status >= 200 && a.status < 300)).toBe(
+      true,
+    );
+    // Errors only during the switch, bounded.
+    expect(result.errorWindowSeconds).toBeLessThan(10);
+  }, 120_000);
+});
