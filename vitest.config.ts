@@ -6,7 +6,8 @@ const jsonReport = process.env.VITEST_JSON_REPORT;
 export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
-    // The topology's fault tests run apart (`pnpm test:faults`): they bring up clusters of their own.
+    // The topology's fault tests run apart (`pnpm test:faults`): they bring up clusters of their own;
+    // the Citus tests run in `pnpm test:citus` (vitest.citus.config.ts) against the Citus topology.
     exclude: ['**/node_modules/**', 'test/topology/**', 'test/citus/**'],
     // Each end-to-end file opens its own databases; two workers suit a 2-core machine.
     pool: 'forks',

@@ -19,5 +19,5 @@ export * from './replica-lag.ts';
 export * from './sandbox-store.ts';
 export * from './schema.ts';
 export * from './search-facts.ts';
-export { countSql, pageSql, READ_SQL, type SqlStatement } from './search-sql.ts';
+export { countSql, LOCATE_SQL, pageSql, READ_SQL, type SqlStatement } from './search-sql.ts';
 export * from './signing-key-store.ts';

@@ -3,19 +3,38 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MIGRATIONS_DIR, listMigrations, openStore } from './index.ts';
+import { DEFAULT_MIGRATIONS_DIR, listMigrations, openStore, type Store } from './index.ts';
+import { CITUS_MIGRATIONS, splitStatements } from './migrator.ts';
 import { testBackends } from './test-databases.ts';
 
 const backends = await testBackends();
+
+/** True when the store's database has the citus extension (a Citus test topology). */
+async function onCitus(store: Store): Promise<boolean> {
+  const { rows } = await sql<{ citus: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') AS citus`.execute(store.db);
+  return rows[0]?.citus === true;
+}
+
+/** What must be applied: every file of migrations/, then on Citus those of migrations/citus/. */
+async function expectedMigrations(citus: boolean): Promise<string[]> {
+  const files = (await listMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => m.name);
+  if (!citus) return files;
+  const steps = await listMigrations(path.join(DEFAULT_MIGRATIONS_DIR, CITUS_MIGRATIONS));
+  expect(steps.length, 'the Citus step exists').toBeGreaterThan(0);
+  return [...files, ...steps.map((m) => `${CITUS_MIGRATIONS}/${m.name}`)];
+}
 
 describe.each(backends)('migrations on $name', (backend) => {
   it('applies every migration once and records it', async () => {
     const store = await backend.open();
     try {
-      const files = (await listMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => m.name);
+      const files = await expectedMigrations(await onCitus(store));
       expect(store.migrations.applied).toEqual(files);
       const rows = await store.db.selectFrom('schema_migration').select('name').orderBy('name').execute();
-      expect(rows.map((r) => r.name)).toEqual(files);
+      expect(rows.map((r) => r.name)).toEqual([...files].sort());
+      // Issue 19: without Citus its step is neither applied nor pending (readiness, R16).
+      expect(await store.pendingMigrations()).toEqual([]);
     } finally {
       await store.close();
     }
@@ -42,9 +61,8 @@ describe.each(backends)('migrations on $name', (backend) => {
       );
       const after = await openStore({ ...target.config, migrate: false });
       const tables = await sql<{ table_name: string }>`
-        SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(
-        after.db,
-      );
+        SELECT table_name FROM information_schema.tables
+        WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`.execute(after.db);
       expect(tables.rows.map((r) => r.table_name)).toEqual(['first_table', 'schema_migration']);
       await after.close();
     } finally {
@@ -64,11 +82,29 @@ describe('migrations under concurrency (PostgreSQL)', () => {
         openStore({ databaseUrl: database.url }),
       ]);
       const applied = [...a.migrations.applied, ...b.migrations.applied].sort();
-      const files = (await listMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => m.name);
+      const files = await expectedMigrations(await onCitus(a));
       expect(applied).toEqual(files.sort());
       await Promise.all([a.close(), b.close()]);
     } finally {
       await database.drop();
     }
+  });
+});
+
+describe('splitStatements (the Citus step is sent one statement at a time)', () => {
+  it('splits at semicolons outside quotes, dollar-quoted bodies and comments', () => {
+    const script = [
+      '-- a comment; with a semicolon',
+      "SELECT 'a;b';",
+      'CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END; $$;',
+      'DO $body$ BEGIN PERFORM 1; END $body$;',
+      'SELECT 2',
+    ].join('\n');
+    expect(splitStatements(script).map((s) => s.trim())).toEqual([
+      "-- a comment; with a semicolon\nSELECT 'a;b';",
+      'CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END; $$;',
+      'DO $body$ BEGIN PERFORM 1; END $body$;',
+      'SELECT 2',
+    ]);
   });
 });

@@ -8,7 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, type LogConfig, type LogEvent, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
-import { listMigrations, type MigrationReport, migrate, type ScriptSession } from './migrator.ts';
+import { applicableMigrations, type MigrationReport, migrate, type ScriptSession } from './migrator.ts';
 import { HostLocator, isDoomed, multiHostClientClass, parseMultiHostUrl } from './multi-host.ts';
 import { prepareStatementsOn } from './prepared-statements.ts';
 import type { DatabaseSchema } from './schema.ts';
@@ -266,7 +266,12 @@ function makeStore(
     async pendingMigrations() {
       const { rows } = await sql<{ name: string }>`SELECT name FROM schema_migration`.execute(db);
       const done = new Set(rows.map((r) => r.name));
-      return (await listMigrations(migrationsDir)).map((m) => m.name).filter((name) => !done.has(name));
+      const session = {
+        query: async <Row>(text: string) => (await sql.raw<Row>(text).execute(db)).rows,
+      };
+      return (await applicableMigrations(session, migrationsDir))
+        .map((m) => m.name)
+        .filter((name) => !done.has(name));
     },
     async ping() {
       // A frozen server must not hold /_status: the answer is "no" after the connect timeout.

@@ -26,14 +26,19 @@ import {
 import { type NewPointer, type NewPointerRows, newPointerRows, type WriteOrigin } from './pointer-rows.ts';
 import { countPointers, factColumns, type SearchPage, searchPointers } from './pointer-search.ts';
 import {
-  CREATE_FIRST_VERSION,
-  createParameters,
-  REMOVE_VERSION,
-  UPDATE_VERSION,
+  CLAIM_ID,
+  claimParameters,
+  DELETE_POINTER,
+  historyParameters,
+  INSERT_HISTORY,
+  INSERT_POINTER,
+  LOCATE_VERSION,
+  pointerParameters,
+  UPDATE_POINTER,
 } from './pointer-write-sql.ts';
 import { type DatabaseSchema, isoTimestamp, type PointerTable } from './schema.ts';
 import { SearchFacts } from './search-facts.ts';
-import { READ_SQL } from './search-sql.ts';
+import { LOCATE_SQL, READ_SQL } from './search-sql.ts';
 
 export type { NewPointer, WriteOrigin } from './pointer-rows.ts';
 
@@ -166,16 +171,25 @@ export class PointerRepository {
   }
 
   /**
-   * The live pointer with `id` and the catalogue's version, in one statement (a pre-built
-   * text: one prepared statement): the consumer read.
+   * The live pointer with `id` and the catalogue's version (pre-built texts: prepared
+   * statements): the consumer read. The locator names the patient, with the catalogue's
+   * version beside it; then one primary-key lookup of the pointer. Two statements, each on one
+   * shard on Citus (issue 19), where a join of the two would be a fan-out; a pointer deleted
+   * between them reads as absent, as if the read came just after the delete.
    */
   async readVersioned(id: string): Promise<PointerRead> {
-    const result = await this.#db.executeQuery<
-      Partial<Selectable<PointerTable>> & { catalogue_version: string | number }
-    >(CompiledQuery.raw(READ_SQL, [id]));
-    const row = result.rows[0];
-    const pointer = row?.id ? toStored(row as Selectable<PointerTable>) : undefined;
-    return { pointer, catalogueVersion: Number(row?.catalogue_version ?? 0) };
+    const located = await this.#db.executeQuery<{
+      catalogue_version: string | number;
+      nhs_number: string | null;
+    }>(CompiledQuery.raw(LOCATE_SQL, [id]));
+    const row = located.rows[0];
+    const catalogueVersion = Number(row?.catalogue_version ?? 0);
+    if (!row?.nhs_number) return { pointer: undefined, catalogueVersion };
+    const read = await this.#db.executeQuery<Selectable<PointerTable>>(
+      CompiledQuery.raw(READ_SQL, [row.nhs_number, id]),
+    );
+    const stored = read.rows[0];
+    return { pointer: stored && toStored(stored), catalogueVersion };
   }
 
   /** The caller's own live pointers for one patient, optionally narrowed by type and category. */
@@ -278,19 +292,17 @@ export class PointerWriter {
     origin: WriteOrigin,
     action: 'create' | 'supersede' = 'create',
   ): Promise<StoredPointer> {
-    // The common case in one round trip: claim the id and, when this is the id's first version,
-    // insert the pointer and its history in the same statement (data-modifying CTEs).
+    // Claim the id; then the pointer and its history at the version claimed (1, or the next
+    // version of a deleted id published again: an upsert whose history continues).
     const first = newPointerRows(input, 1, origin, action);
     const { rows: claimed } = await this.executor.executeQuery<{ version: number }>(
-      CompiledQuery.raw(CREATE_FIRST_VERSION, createParameters(first)),
+      CompiledQuery.raw(CLAIM_ID, claimParameters(first)),
     );
     const version = claimed[0]?.version;
     if (version === undefined) throw refuse('DUPLICATE_REJECTED');
-    if (version === 1) return storedOf(first);
-    // A deleted id published again (an upsert): its history continues at `version`.
-    const rows = newPointerRows(input, version, origin, action);
-    await this.executor.insertInto('pointer').values(rows.pointer).execute();
-    await this.executor.insertInto('pointer_history').values(rows.history).execute();
+    const rows = version === 1 ? first : newPointerRows(input, version, origin, action);
+    await this.executor.executeQuery(CompiledQuery.raw(INSERT_POINTER, pointerParameters(rows)));
+    await this.executor.executeQuery(CompiledQuery.raw(INSERT_HISTORY, historyParameters(rows)));
     return storedOf(rows);
   }
 
@@ -310,9 +322,9 @@ export class PointerWriter {
     });
     const json = JSON.stringify(resource);
     const facts = factColumns(searchFactsOf(resource));
-    // The pointer, its locator and its history row in one statement (one round trip).
+    // The pointer, its locator and its history row: one statement each, in this transaction.
     const { rows } = await this.executor.executeQuery<Selectable<PointerTable>>(
-      CompiledQuery.raw(UPDATE_VERSION, [
+      CompiledQuery.raw(UPDATE_POINTER, [
         current.nhsNumber,
         current.id,
         version,
@@ -327,13 +339,25 @@ export class PointerWriter {
         facts.period_low,
         facts.period_high,
         SEARCH_FACTS_VERSION,
-        current.custodian,
-        origin.requestId,
-        origin.clientId,
       ]),
     );
     const row = rows[0];
     if (!row) throw new Error(`pointer ${current.id} was locked but is not stored`);
+    await this.executor.executeQuery(CompiledQuery.raw(LOCATE_VERSION, [current.id, version, false]));
+    await this.executor.executeQuery(
+      CompiledQuery.raw(INSERT_HISTORY, [
+        current.nhsNumber,
+        current.id,
+        version,
+        current.custodian,
+        'update',
+        now,
+        origin.requestId,
+        origin.clientId,
+        null,
+        json,
+      ]),
+    );
     return toStored(row);
   }
 
@@ -345,9 +369,12 @@ export class PointerWriter {
     supersededBy?: string,
   ): Promise<number> {
     const version = current.version + 1;
-    // The pointer row, its locator and its history row in one statement (one round trip).
+    // The pointer row goes, its locator is marked deleted at the new version, and the history
+    // keeps a row with no resource: one statement each, in this transaction.
+    await this.executor.executeQuery(CompiledQuery.raw(DELETE_POINTER, [current.nhsNumber, current.id]));
+    await this.executor.executeQuery(CompiledQuery.raw(LOCATE_VERSION, [current.id, version, true]));
     await this.executor.executeQuery(
-      CompiledQuery.raw(REMOVE_VERSION, [
+      CompiledQuery.raw(INSERT_HISTORY, [
         current.nhsNumber,
         current.id,
         version,
@@ -357,6 +384,7 @@ export class PointerWriter {
         origin.requestId,
         origin.clientId,
         supersededBy ?? null,
+        null,
       ]),
     );
     return version;

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from './open-store.ts';
 import { PointerRepository } from './pointer-repository.ts';
 import { recordedFactsVersion, recordFactsVersion } from './search-facts.ts';
-import { countSql, pageSql, READ_SQL } from './search-sql.ts';
+import { countSql, LOCATE_SQL, pageSql, READ_SQL } from './search-sql.ts';
 
 const EXAMPLE = new URL(
   '../../../fhir-profiles/examples/DocumentReference-example-study.json',
@@ -305,11 +305,12 @@ describe.each(postgres)('consumer search plans on $name', (backend) => {
       tokens: [['status| |current']],
     });
     // The search and the count name the NHS number: one partition at plan time. A read finds
-    // the NHS number in the locator first, so its partition is chosen at run time, by index.
+    // the NHS number in the locator first (by index), then reads that one partition.
     const statements = [
       { statement: pageSql(query, access, 100), onePartition: true },
       { statement: countSql(query, access), onePartition: true },
-      { statement: { sql: READ_SQL, parameters: ['RAE-explain-42'] }, onePartition: false },
+      { statement: { sql: LOCATE_SQL, parameters: ['RAE-explain-42'] }, onePartition: false },
+      { statement: { sql: READ_SQL, parameters: ['0000000042', 'RAE-explain-42'] }, onePartition: true },
     ];
     for (const { statement, onePartition } of statements) {
       const result = await store.db.executeQuery<{ 'QUERY PLAN': unknown }>(

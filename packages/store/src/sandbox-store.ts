@@ -54,7 +54,9 @@ export class SandboxStore {
       if (!(await new SandboxStore(trx).isMarked())) {
         throw new Error('this database is not a sandbox: its audit and pointer history are immutable');
       }
-      await sql`SELECT set_config('nir.sandbox_reset', 'on', true)`.execute(trx);
+      // SET LOCAL, not set_config(): Citus passes SET LOCAL on to the workers, where the
+      // triggers that read it run (migrations/citus).
+      await sql`SET LOCAL nir.sandbox_reset = 'on'`.execute(trx);
       const ids = (
         await trx
           .selectFrom('pointer_history')

@@ -130,6 +130,8 @@ export interface AuditEventTable {
   requester_ods: string | null;
   custodian_ods: string[];
   patient_nhs: string | null;
+  /** Where the event lives on Citus: `patient_nhs`, or the event's id (migration 0013). */
+  patient_key: string | null;
   resource: Json;
 }
 

@@ -127,10 +127,16 @@ export function pageSql(search: PointerSearch, access: TypeAccess, pageSize: num
 }
 
 /**
- * A read by id with the catalogue's version: the locator names the partition, then one
- * primary-key lookup in it. One row whether or not the pointer exists.
+ * A read by id, first step: the locator's NHS number of the live pointer `$1` (NULL when none),
+ * with the catalogue's version; one row whether or not the pointer exists. On Citus one task on
+ * the shard of the id (issue 19).
  */
-export const READ_SQL =
-  `SELECT ${CATALOGUE_VERSION_SQL} AS catalogue_version, p.* FROM (SELECT 1) AS one ` +
-  'LEFT JOIN LATERAL (SELECT p.* FROM pointer_locator l JOIN pointer p ' +
-  'ON p.nhs_number = l.nhs_number AND p.id = l.id WHERE l.id = $1 AND NOT l.deleted) AS p ON true';
+export const LOCATE_SQL =
+  `SELECT ${CATALOGUE_VERSION_SQL} AS catalogue_version, l.nhs_number FROM (SELECT 1) AS one ` +
+  'LEFT JOIN pointer_locator l ON l.id = $1 AND NOT l.deleted';
+
+/**
+ * A read by id, second step: one primary-key lookup of the pointer (`$1` its NHS number, `$2`
+ * its id) in the patient's partition; on Citus one task on the patient's shard.
+ */
+export const READ_SQL = 'SELECT * FROM pointer WHERE nhs_number = $1 AND id = $2';
