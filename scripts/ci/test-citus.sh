@@ -7,18 +7,25 @@
 # and brings the topology down again (its data removed). Exits non-zero when a test fails.
 #
 # Environment: NIR_CITUS_PORT_BASE (5440: coordinator, workers on the next ports) and
-# NIR_CITUS_DIR (.topology/citus-test) as for `pnpm topology`; vitest arguments pass through
+# NIR_CITUS_DIR (a new directory under /tmp) as for `pnpm topology`; vitest arguments pass through
 # (e.g. `pnpm test:citus test/citus`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 if [ ! -f /usr/lib/postgresql/15/lib/citus.so ]; then
-  echo "--- building Citus (../shared/tools/build-citus.sh)"
-  bash ../shared/tools/build-citus.sh
+  # The vendored source sits beside the project (../shared); a clean clone elsewhere (CI's, in a
+  # temporary directory) finds it through NIR_SHARED_DIR or the workplace's /work/shared.
+  shared="${NIR_SHARED_DIR:-}"
+  for candidate in "$shared" ../shared /work/shared; do
+    if [ -n "$candidate" ] && [ -f "$candidate/tools/build-citus.sh" ]; then shared=$candidate; break; fi
+  done
+  echo "--- building Citus ($shared/tools/build-citus.sh)"
+  bash "$shared/tools/build-citus.sh"
 fi
 
 export NIR_CITUS_PORT_BASE="${NIR_CITUS_PORT_BASE:-5440}"
-export NIR_CITUS_DIR="${NIR_CITUS_DIR:-$PWD/.topology/citus-test}"
+# Under /tmp: the clusters run as the postgres user, who cannot enter a private (0700) clone.
+export NIR_CITUS_DIR="${NIR_CITUS_DIR:-$(mktemp -d /tmp/nir-citus-test-XXXXXX)}"
 export NIR_CITUS_HTTP_PORT=0
 
 down() {

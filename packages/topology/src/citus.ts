@@ -45,6 +45,8 @@ export const CITUS_SETTINGS: Settings = {
   max_replication_slots: 20,
   max_wal_senders: 20,
   max_connections: 300,
+  // Each Citus database runs a maintenance worker; the test run makes many databases at once.
+  max_worker_processes: 64,
 };
 
 /** True when the Citus extension is installed in this PostgreSQL. */
