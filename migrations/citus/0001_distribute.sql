@@ -8,12 +8,11 @@
 --                and its version, signing keys, export jobs, the sandbox mark, the facts state):
 --                a copy on every node, so a statement on one worker reads them locally.
 --   distributed  hash-distributed on a text column, all in one colocation group:
---                pointer,               by NHS number: a patient's pointers, their history and
---                pointer_history,       their AuditEvents on one shard (a subject access
---                audit_event            request, R9, is single-shard; a write's pointer row and
---                                       history row are one statement on one worker).
---                                       audit_event by patient_key: the NHS number or, for an
---                                       event with no patient, its id (migration 0013)
+--                pointer,               by NHS number: a patient's pointers and their history
+--                pointer_history        on one shard (a write's pointer row and history row are
+--                                       on one worker; the history of a patient, R9, is one shard)
+--                audit_event            by shard_key (migration 0013): one value per written
+--                                       batch, so a batch of many patients' events is one shard
 --                pointer_locator        by pointer id: finding a pointer's NHS number from its id
 --                                       is one single-shard lookup, never a fan-out
 --                audit_rollup           by organisation (ods), audit_access_rollup by custodian
@@ -66,12 +65,12 @@ SELECT create_distributed_table('audit_access_rollup', 'custodian', colocate_wit
 -- audit_event: its rows from before migration 0013 get their key (the immutability trigger is
 -- off for this one fill), and the primary key gains it (Citus keeps a unique key per shard).
 ALTER TABLE audit_event DISABLE TRIGGER audit_event_immutable;
-UPDATE audit_event SET patient_key = coalesce(patient_nhs, id::text) WHERE patient_key IS NULL;
+UPDATE audit_event SET shard_key = id::text WHERE shard_key IS NULL;
 ALTER TABLE audit_event ENABLE TRIGGER audit_event_immutable;
-ALTER TABLE audit_event ALTER COLUMN patient_key SET NOT NULL;
+ALTER TABLE audit_event ALTER COLUMN shard_key SET NOT NULL;
 ALTER TABLE audit_event DROP CONSTRAINT audit_event_pkey;
-ALTER TABLE audit_event ADD PRIMARY KEY (recorded, id, patient_key);
-SELECT create_distributed_table('audit_event', 'patient_key', colocate_with => 'pointer');
+ALTER TABLE audit_event ADD PRIMARY KEY (recorded, id, shard_key);
+SELECT create_distributed_table('audit_event', 'shard_key', colocate_with => 'pointer');
 
 -- R6 (migration 0010): every catalogue write bumps the version in its own transaction. Citus
 -- runs a reference table's write on each of its placements (every node, one distributed

@@ -241,10 +241,10 @@ export class AuditStore {
     await sql`
       ${ctes.length > 0 ? sql`WITH ${sql.join(ctes, sql`, `)}` : sql``}
       INSERT INTO audit_event (id, recorded, request_id, subtype, ihe_transaction, action, outcome, client_id,
-                               requester_ods, custodian_ods, patient_nhs, patient_key, resource)
+                               requester_ods, custodian_ods, patient_nhs, shard_key, resource)
       SELECT e.id, e.recorded, e.request_id, e.subtype, e.ihe_transaction, e.action, e.outcome, e.client_id,
              e.requester_ods, ARRAY(SELECT json_array_elements_text(e.custodians::json)), e.patient_nhs,
-             coalesce(e.patient_nhs, e.id::text), j.resource
+             ${facts[0]?.id ?? null}::text, j.resource
       FROM unnest(${column((f) => f.id)}::uuid[], ${column((f) => f.recorded)}::timestamptz[],
                   ${column((f) => (f.requestId === null ? null : printableText(f.requestId)))}::text[],
                   ${column((f) => f.subtype)}::text[], ${column((f) => f.iheTransaction)}::text[],

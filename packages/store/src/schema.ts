@@ -131,7 +131,7 @@ export interface AuditEventTable {
   custodian_ods: string[];
   patient_nhs: string | null;
   /** Where the event lives on Citus: `patient_nhs`, or the event's id (migration 0013). */
-  patient_key: string | null;
+  shard_key: string | null;
   resource: Json;
 }
 
