@@ -5,15 +5,19 @@
  * with --cpu-prof to profile it.
  *
  *   node scripts/bench/s2-probe.ts [--seconds 15] [--connections 32] [--database nir_bench_1m]
+ *                                  [--path search|count|read]
+ *
+ * `--path read` reads loaded pointers by id instead (the consumer read, issue 19's two statements).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { openStore } from '@nir/store';
 import { sql } from 'kysely';
+import { clinicalHeaders } from '../../test/support/harness.ts';
 import { demoAccessToken, stopServerProcess } from '../../test/support/server-process.ts';
 import { startBenchRegistry } from './bench-registry.ts';
 import { benchSearches } from './bench-requests.ts';
-import { closedLoop } from './load-generators.ts';
+import { type BenchRequest, closedLoop } from './load-generators.ts';
 import { processTreeCpuSeconds } from './process-cpu.ts';
 
 const { values } = parseArgs({
@@ -29,14 +33,26 @@ const store = await openStore({ databaseUrl, poolSize: 1, migrate: false });
 const { rows } = await sql<{
   nhs_number: string;
 }>`SELECT nhs_number FROM bench_patient ORDER BY i LIMIT 50000`.execute(store.db);
-await store.close();
 const patients = rows.map((r) => r.nhs_number);
+const ids =
+  values.path === 'read'
+    ? (await sql<{ id: string }>`SELECT id FROM pointer LIMIT 50000`.execute(store.db)).rows.map((r) => r.id)
+    : [];
+await store.close();
 const server = await startBenchRegistry(
   databaseUrl,
   process.env.NIR_WORKERS ? { NIR_WORKERS: process.env.NIR_WORKERS } : {},
 );
 const bearer = await demoAccessToken(server.url, 'demo-consumer', 'RWY');
-const request = benchSearches(bearer, patients, values.path === 'count');
+let n = 0;
+const request =
+  values.path === 'read'
+    ? (): BenchRequest => ({
+        method: 'GET',
+        path: `/consumer/FHIR/R4/DocumentReference/${ids[n++ % ids.length]}`,
+        headers: clinicalHeaders(bearer, 'RWY'),
+      })
+    : benchSearches(bearer, patients, values.path === 'count');
 const connections = Number(values.connections);
 await closedLoop(server.url, connections, 5, request);
 const before = await processTreeCpuSeconds(server.child.pid);
@@ -48,5 +64,5 @@ const peakMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 await stopServerProcess(server);
 const cpu = (((after ?? 0) - (before ?? 0)) * 1e6) / result.requests;
 process.stdout.write(
-  `S2 probe: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}, server CPU ${cpu.toFixed(0)} µs/request, peak RSS ${peakMb.toFixed(0)} MB\n`,
+  `S2 probe (${values.path}): ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}, server CPU ${cpu.toFixed(0)} µs/request, peak RSS ${peakMb.toFixed(0)} MB\n`,
 );
