@@ -92,6 +92,11 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
   };
   const replicaUsable = (t: TestRegistry) =>
     until('the replica in use', () => t.registry.replica?.unusable() === undefined);
+  /** A new patient with one pointer, created on the primary and replayed on the replica. */
+  const replayedPatient = async (): Promise<string> => {
+    const nhsNumber = await replayedPatient();
+    return nhsNumber;
+  };
 
   beforeAll(async () => {
     primary = await createPrivateCluster();
@@ -125,10 +130,7 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
   }, 60_000);
 
   it('a search, a count and a read are served by the replica: with replay paused, a new pointer is not there yet', async () => {
-    const nhsNumber = freshNhsNumber();
-    expect(await create(patient, nhsNumber)).toBe(201);
-    await replicaUsable(patient);
-    await until('the pointer replayed', async () => (await search(patient, nhsNumber)).body.total === 1);
+    const nhsNumber = await replayedPatient();
     await replayPaused(true);
     try {
       const before = await counter(patient, 'nir_replica_reads_total');
@@ -178,10 +180,7 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
   });
 
   it('R6 strict with replay paused: a suspension committed on the primary refuses the next search', async () => {
-    const nhsNumber = freshNhsNumber();
-    expect(await create(patient, nhsNumber)).toBe(201);
-    await replicaUsable(patient);
-    await until('the pointer replayed', async () => (await search(patient, nhsNumber)).body.total === 1);
+    const nhsNumber = await replayedPatient();
     await replayPaused(true);
     try {
       const behind = await counter(patient, 'nir_replica_fallbacks_total{reason="catalogue"}');
@@ -250,10 +249,7 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
   });
 
   it('the replica frozen (SIGSTOP): searches still succeed, the slowest within the replica read timeout', async () => {
-    const nhsNumber = freshNhsNumber();
-    expect(await create(patient, nhsNumber)).toBe(201);
-    await replicaUsable(patient);
-    await until('the pointer replayed', async () => (await search(patient, nhsNumber)).body.total === 1);
+    const nhsNumber = await replayedPatient();
     await replica.freeze();
     try {
       const started = performance.now();
