@@ -94,7 +94,10 @@ describe.runIf(available)('Consumer reads on a streaming replica (issue 19)', ()
     until('the replica in use', () => t.registry.replica?.unusable() === undefined);
   /** A new patient with one pointer, created on the primary and replayed on the replica. */
   const replayedPatient = async (): Promise<string> => {
-    const nhsNumber = await replayedPatient();
+    const nhsNumber = freshNhsNumber();
+    expect(await create(patient, nhsNumber)).toBe(201);
+    await replicaUsable(patient);
+    await until('the pointer replayed', async () => (await search(patient, nhsNumber)).body.total === 1);
     return nhsNumber;
   };
 
