@@ -105,7 +105,12 @@ describe('Citus: a third worker and the rebalancer under a burst (issue 19)', ()
     expect(result.shardsMoved).toBeGreaterThan(0);
     expect(missing).toEqual([]);
     expect(result.acknowledged).toBeGreaterThan(100);
-    // A shard group's cut-over blocks its writes briefly; nothing fails for long.
-    expect(result.errorWindowSeconds).toBeLessThan(5);
+    // A shard group's cut-over blocks writes to it until the move has caught up. A request held
+    // there either waits it out or is refused with a retryable 503 (never a 500, never an answer
+    // without its data) once the registry's own timeouts pass: at most its group-commit batch
+    // ahead and then its own statement, each bounded by the client read timeout
+    // (NIR_DB_STATEMENT_TIMEOUT_MS 5 s + 2 s). That is the stated window: 2 × 7 s, plus 1 s.
+    for (const status of Object.keys(result.failedStatuses)) expect(status).toBe('503');
+    expect(result.errorWindowSeconds).toBeLessThan(15);
   }, 600_000);
 });
