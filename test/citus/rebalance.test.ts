@@ -13,7 +13,7 @@ import path from 'node:path';
 import { addCitusWorker, type CitusLayout, citusNodes, downCitus, upCitus } from '@nir/topology';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, REPO_ROOT } from '../support/harness.ts';
-import { figures, mixedBurst } from '../support/mixed-burst.ts';
+import { acknowledgedMissing, figures, mixedBurst } from '../support/mixed-burst.ts';
 import { demoAccessToken } from '../support/server-process.ts';
 
 let layout: CitusLayout;
@@ -69,28 +69,7 @@ describe('Citus: a third worker and the rebalancer under a burst (issue 19)', ()
       'SELECT count(*)::int AS shards FROM pg_dist_placement JOIN pg_dist_node USING (groupid) WHERE nodeport = $1',
       [newWorkerPort],
     );
-    const acknowledged = answers.filter((a) => a.status >= 200 && a.status < 300);
-    const audited = new Set(
-      (
-        await q<{ request_id: string }>('SELECT request_id FROM audit_event WHERE request_id = ANY($1)', [
-          acknowledged.map((a) => a.requestId),
-        ])
-      ).map((r) => r.request_id),
-    );
-    const created = acknowledged.filter((a) => a.kind === 'create');
-    const stored = new Set(
-      (
-        await q<{ id: string }>('SELECT id FROM pointer WHERE id = ANY($1)', [
-          created.map((a) => a.pointerId),
-        ])
-      ).map((r) => r.id),
-    );
-    const missing = [
-      ...acknowledged.filter((a) => !audited.has(a.requestId)).map((a) => `no AuditEvent for ${a.requestId}`),
-      ...created
-        .filter((a) => !a.pointerId || !stored.has(a.pointerId))
-        .map((a) => `no pointer for ${a.requestId}`),
-    ];
+    const missing = await acknowledgedMissing(answers, q);
     const result = {
       ...figures('third worker added, rebalanced', answers, missing.length),
       shardsMoved: moved?.shards ?? 0,

@@ -93,6 +93,35 @@ export async function mixedBurst(spec: BurstSpec): Promise<Answer[]> {
   return answers;
 }
 
+/** Runs one query on the database that should hold the burst's data (the primary of the moment). */
+export type BurstQuery = <Row>(text: string, params: unknown[]) => Promise<Row[]>;
+
+/** Answers the clients saw as 2xx whose pointer (creates) or AuditEvent (every request, R7) is missing. */
+export async function acknowledgedMissing(answers: Answer[], query: BurstQuery): Promise<string[]> {
+  const acknowledged = answers.filter((a) => a.status >= 200 && a.status < 300);
+  const created = acknowledged.filter((a) => a.kind === 'create');
+  const audited = new Set(
+    (
+      await query<{ request_id: string }>('SELECT request_id FROM audit_event WHERE request_id = ANY($1)', [
+        acknowledged.map((a) => a.requestId),
+      ])
+    ).map((r) => r.request_id),
+  );
+  const stored = new Set(
+    (
+      await query<{ id: string }>('SELECT id FROM pointer WHERE id = ANY($1)', [
+        created.map((a) => a.pointerId),
+      ])
+    ).map((r) => r.id),
+  );
+  return [
+    ...acknowledged.filter((a) => !audited.has(a.requestId)).map((a) => `no AuditEvent for ${a.requestId}`),
+    ...created
+      .filter((a) => !a.pointerId || !stored.has(a.pointerId))
+      .map((a) => `no pointer for ${a.requestId}`),
+  ];
+}
+
 /** A fault's figures for the report. */
 export interface FaultFigures {
   fault: string;

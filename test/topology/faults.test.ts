@@ -29,7 +29,13 @@ import {
 } from '@nir/topology';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/harness.ts';
-import { type Answer, type FaultFigures, figures, mixedBurst } from '../support/mixed-burst.ts';
+import {
+  type Answer,
+  acknowledgedMissing,
+  type FaultFigures,
+  figures,
+  mixedBurst,
+} from '../support/mixed-burst.ts';
 import { demoAccessToken } from '../support/server-process.ts';
 
 let layout: ReplicatedLayout;
@@ -44,35 +50,10 @@ async function currentPrimary(): Promise<PgCluster> {
   throw new Error('no primary');
 }
 
-/** Answers seen as 2xx whose pointer or AuditEvent is not on the primary. */
-async function acknowledgedMissing(answers: Answer[]): Promise<string[]> {
+/** Answers seen as 2xx whose pointer or AuditEvent is not on the primary of the moment. */
+async function missingOnPrimary(answers: Answer[]): Promise<string[]> {
   const primary = await currentPrimary();
-  const acknowledged = answers.filter((a) => a.status >= 200 && a.status < 300);
-  const audited = new Set(
-    (
-      await primary.query<{ request_id: string }>(
-        'SELECT request_id FROM audit_event WHERE request_id = ANY($1)',
-        [acknowledged.map((a) => a.requestId)],
-        layout.database,
-      )
-    ).map((r) => r.request_id),
-  );
-  const created = acknowledged.filter((a) => a.kind === 'create');
-  const stored = new Set(
-    (
-      await primary.query<{ id: string }>(
-        'SELECT id FROM pointer WHERE id = ANY($1)',
-        [created.map((a) => a.pointerId)],
-        layout.database,
-      )
-    ).map((r) => r.id),
-  );
-  return [
-    ...acknowledged.filter((a) => !audited.has(a.requestId)).map((a) => `no AuditEvent for ${a.requestId}`),
-    ...created
-      .filter((a) => !a.pointerId || !stored.has(a.pointerId))
-      .map((a) => `no pointer for ${a.requestId}`),
-  ];
+  return acknowledgedMissing(answers, (text, params) => primary.query(text, params, layout.database));
 }
 
 async function burst(label: string, fault: { atMs: number; run: () => Promise<void> }): Promise<Answer[]> {
@@ -115,7 +96,7 @@ describe('the replicated topology under faults (issue 19)', () => {
         process.kill(victim as number, 'SIGKILL');
       },
     });
-    const missing = await acknowledgedMissing(answers);
+    const missing = await missingOnPrimary(answers);
     const result = figures('registry instance killed', answers, missing.length);
     report.push(result);
     expect(missing).toEqual([]);
@@ -142,7 +123,7 @@ describe('the replicated topology under faults (issue 19)', () => {
       atMs: 2000,
       run: () => (standby as PgCluster).stop('fast'),
     });
-    const missing = await acknowledgedMissing(answers);
+    const missing = await missingOnPrimary(answers);
     const result = figures('standby stopped', answers, missing.length);
     report.push(result);
     expect(missing).toEqual([]);
@@ -167,7 +148,7 @@ describe('the replicated topology under faults (issue 19)', () => {
     const [primary] = replicatedNodes(layout);
     const answers = await burst('kill-primary', { atMs: 3000, run: () => (primary as PgCluster).crash() });
     // The instances found the new primary by themselves: the last second of the burst succeeds.
-    const missing = await acknowledgedMissing(answers);
+    const missing = await missingOnPrimary(answers);
     const result = figures('primary killed', answers, missing.length);
     report.push(result);
     expect((await currentPrimary()).name).toBe('nir_b');
